@@ -1,0 +1,144 @@
+"""Boxes, nodes and primitives.
+
+A traced value is a Box: the value it wraps, the integer trace level it belongs to, and
+the Node that records how it was made. Calling a Primitive on boxes unwraps the boxes of
+the highest level, applies itself to what is inside (which may still hold boxes of lower
+levels, so the call recurses once per level), and wraps the answer in a new Box whose
+Node remembers the primitive, its arguments and its answer. That is how a backward pass
+run while an outer level is active gets recorded too: its rules call primitives on boxes.
+
+Levels are plain integers owned by each session's trace stack; nothing here is global.
+"""
+from .errors import NotDifferentiable
+
+DIFFERENTIABLE = "vjp"      # has VJP rules for (some of) its arguments
+ZERO_GRADIENT = "zero"      # piecewise constant or integer-valued: the answer is never traced
+NOT_DIFFERENTIABLE = "none"  # asking for its gradient is an error, raised at grad time
+
+
+class Node:
+    """How a boxed value was computed: the primitive, its inputs and its answer."""
+
+    __slots__ = ("prim", "parents", "argnums", "ans", "args", "kwargs")
+
+    def __init__(self, prim, parents, argnums, ans, args, kwargs):
+        self.prim = prim
+        self.parents = parents
+        self.argnums = argnums
+        self.ans = ans
+        self.args = args
+        self.kwargs = kwargs
+
+
+class Box:
+    """A value being traced at one level. Arithmetic operators are attached by adserver.ops."""
+
+    __slots__ = ("_value", "_level", "_node", "__weakref__")
+    __array_priority__ = 100.0
+
+    def __init__(self, value, level, node):
+        self._value = value
+        self._level = level
+        self._node = node
+
+    # Shape metadata reads through every level without tracing anything.
+    @property
+    def shape(self):
+        return getval_all(self).shape
+
+    @property
+    def ndim(self):
+        return getval_all(self).ndim
+
+    @property
+    def size(self):
+        return getval_all(self).size
+
+    @property
+    def dtype(self):
+        return getval_all(self).dtype
+
+    def __len__(self):
+        return len(getval_all(self))
+
+    def __repr__(self):
+        return f"Box(level={self._level}, value={self._value!r})"
+
+
+def getval(x):
+    """Unwrap one level."""
+    return x._value if type(x) is Box else x
+
+
+def getval_all(x):
+    """Unwrap every level: the plain value underneath."""
+    while type(x) is Box:
+        x = x._value
+    return x
+
+
+def trace_level(x):
+    """The highest level a value is traced at; 0 for a plain value."""
+    return x._level if type(x) is Box else 0
+
+
+def new_box(value, level):
+    """A fresh start box: traced at ``level``, with a node that has no parents."""
+    return Box(value, level, Node(None, (), (), value, (), {}))
+
+
+class Primitive:
+    """One op of the vocabulary: a raw numpy-level function and its gradient rules.
+
+    ``vjps[i]`` is the rule for argument i: ``rule(g, ans, *args, **kwargs)`` returns the
+    cotangent for that argument, written with primitives so that it can itself be traced.
+    """
+
+    __slots__ = ("name", "fun", "vjps", "status", "client", "__weakref__")
+
+    def __init__(self, name, fun, status=DIFFERENTIABLE, client=None):
+        self.name = name
+        self.fun = fun
+        self.vjps = {}
+        self.status = status
+        self.client = client  # set for primitives whose rules live in a client
+
+    def defvjp(self, *rules, argnums=None):
+        """Rules for arguments 0, 1, ... in order (or for ``argnums``); None leaves one out."""
+        for i, rule in zip(argnums or range(len(rules)), rules):
+            if rule is not None:
+                self.vjps[i] = rule
+        return self
+
+    def __call__(self, *args, **kwargs):
+        top = 0
+        for a in args:
+            if type(a) is Box and a._level > top:
+                top = a._level
+        if not top:
+            return self.fun(*args, **kwargs)
+        if self.status == ZERO_GRADIENT:
+            return self.fun(*[getval_all(a) for a in args], **kwargs)
+        argnums = []
+        parents = []
+        argvals = list(args)
+        for i, a in enumerate(args):
+            if type(a) is Box and a._level == top:
+                argnums.append(i)
+                parents.append(a._node)
+                argvals[i] = a._value
+        ans = self(*argvals, **kwargs)
+        node = Node(self, tuple(parents), tuple(argnums), ans, tuple(argvals), kwargs)
+        return Box(ans, top, node)
+
+    def vjp(self, argnum, g, node):
+        rule = self.vjps.get(argnum)
+        if rule is None:
+            if self.status == NOT_DIFFERENTIABLE:
+                raise NotDifferentiable(f"op '{self.name}' is not differentiable")
+            raise NotDifferentiable(
+                f"op '{self.name}' has no gradient with respect to argument {argnum}")
+        return rule(g, node.ans, *node.args, **node.kwargs)
+
+    def __repr__(self):
+        return f"<primitive {self.name}>"

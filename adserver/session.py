@@ -1,0 +1,438 @@
+"""One client's session: its handles, trace stack, deferred error and suspended passes.
+
+The session executes a batch's ops in order. A backward pass that meets a node whose
+rules live in the client suspends: the batch is pushed, with its generator, onto the
+session's frame stack, a callback message goes to the client, and the session keeps
+executing the batches the client sends meanwhile (the user's gradient function issues
+ops of its own). The client's callback_return resumes the innermost frame.
+
+Errors are deferred: a failing op poisons its outputs, the first failure is kept, and the
+next synchronous reply reports it with the op's sequence number.
+"""
+import logging
+
+import numpy as np
+
+from adproto import Ref, error_object, kinds
+from .engine import (Box, Primitive, backward, CallbackRequest, getval_all, new_box,
+                     trace_level, EngineError)
+from .ops import OPS
+from .ops.numpy_ops import add as add_cotangents
+
+log = logging.getLogger("adserver.session")
+
+
+class Poison:
+    """Stands in a handle whose op failed; anything computed from it is poisoned too."""
+
+    __slots__ = ("seq", "op", "message")
+
+    def __init__(self, seq, op, message):
+        self.seq, self.op, self.message = seq, op, message
+
+
+class OpFailure(Exception):
+    """An op could not run; ``info`` is the error object for the client."""
+
+    def __init__(self, info):
+        super().__init__(info["message"])
+        self.info = info
+
+
+class _Poisoned(Exception):
+    def __init__(self, poison):
+        self.poison = poison
+
+
+class Frame:
+    """A batch being executed, possibly suspended inside a backward pass."""
+
+    __slots__ = ("ops", "index", "reply_to", "fetch", "meta", "gen", "gen_op", "gen_request",
+                 "cb_id")
+
+    def __init__(self, ops, reply_to, fetch, meta):
+        self.ops = ops
+        self.index = 0
+        self.reply_to = reply_to   # request id for a synchronous batch, else None
+        self.fetch = fetch
+        self.meta = meta
+        self.gen = None            # the suspended backward pass, if any
+        self.gen_op = None         # (seq, out handles, start boxes) of that vjp op
+        self.gen_request = None    # the CallbackRequest it is waiting on
+        self.cb_id = None
+
+
+def _client_forward(*args, _result):
+    # A client-defined primitive's answer was computed by the client; the session only
+    # records the node, so "running" it returns that answer at every level.
+    return _result
+
+
+class Session:
+    def __init__(self, sid, identity, limits):
+        self.sid = sid
+        self.identity = identity
+        self.limits = limits
+        self.handles = {}
+        self.level = 0
+        self.frames = []
+        self.error = None          # first deferred error since the last sync
+        self.error_count = 0
+        self.client_prims = {}
+        self._next_daemon_handle = -1
+        self._next_cb = 1
+        self.ops_executed = 0
+
+    # --- entry points: each returns the messages to send, as (kind, body) pairs ---------
+    def on_batch(self, body, req):
+        ops = body.get("ops") or []
+        if not isinstance(ops, list):
+            raise OpFailure(error_object("ProtocolError", "batch 'ops' must be a list"))
+        if len(ops) > self.limits.max_ops_per_batch:
+            raise OpFailure(error_object(
+                "LimitError", f"batch has {len(ops)} ops; the limit is "
+                f"{self.limits.max_ops_per_batch} (--max-ops-per-batch)",
+                limit="max_ops_per_batch"))
+        sync = bool(body.get("sync"))
+        frame = Frame(ops, req if sync else None, body.get("fetch") or [], body.get("meta") or [])
+        return self._run(frame)
+
+    def on_callback_return(self, body):
+        if not self.frames:
+            return [(kinds.ERROR, {"error": error_object(
+                "ProtocolError", "callback_return with no callback outstanding")})]
+        frame = self.frames[-1]
+        if body.get("cb") != frame.cb_id:
+            return [(kinds.ERROR, {"error": error_object(
+                "ProtocolError", f"callback_return for callback {body.get('cb')!r}, but "
+                f"callback {frame.cb_id} is the one outstanding")})]
+        self.frames.pop()
+        err = body.get("error")
+        try:
+            if err:
+                raise OpFailure(error_object(
+                    "CallbackError", f"gradient function of '{frame.gen_request.node.prim.name}' failed in "
+                    f"the client: {err.get('message', err)}", detail=err))
+            grads = [None if g is None else self._resolve(g) for g in body.get("grads") or []]
+            self._step(frame, grads)
+        except OpFailure as exc:
+            self._fail_vjp(frame, exc.info)
+        except _Poisoned as p:
+            self._fail_vjp(frame, None, p.poison)
+        except Exception as exc:  # a rule raised while the pass went on
+            self._fail_vjp(frame, self._op_error(frame.gen_op[0], "vjp", exc))
+        if frame.gen is not None:
+            return self._suspend(frame)
+        return self._run(frame)
+
+    # --- the batch loop ------------------------------------------------------------------
+    def _run(self, frame):
+        ops = frame.ops
+        while frame.index < len(ops):
+            op = ops[frame.index]
+            frame.index += 1
+            self._execute(op, frame)
+            if frame.gen is not None:
+                return self._suspend(frame)
+        if frame.reply_to is None:
+            return []
+        return [(kinds.RESULT, self._reply(frame), frame.reply_to)]
+
+    def _suspend(self, frame):
+        if len(self.frames) >= self.limits.max_callback_depth:
+            self._fail_vjp(frame, error_object(
+                "LimitError", f"client callbacks nest deeper than "
+                f"{self.limits.max_callback_depth} (--max-callback-depth)",
+                limit="max_callback_depth", seq=frame.gen_op[0], op="vjp"))
+            return self._run(frame)
+        self.frames.append(frame)
+        return [(kinds.CALLBACK, self._callback_body(frame))]
+
+    def _execute(self, op, frame):
+        try:
+            seq, name, out, args, kwargs = op
+        except (TypeError, ValueError):
+            self._record(error_object("ProtocolError",
+                                      f"an op must be [seq, name, out, args, kwargs], got {op!r:.200}"))
+            return
+        try:
+            if not isinstance(args, list) or not (kwargs is None or isinstance(kwargs, dict)):
+                raise OpFailure(error_object("ProtocolError", "op args must be a list and "
+                                             "kwargs a map or nil", seq=seq, op=name))
+            special = _SESSION_OPS.get(name)
+            if special is not None:
+                special(self, seq, out, args, kwargs or {}, frame)
+            else:
+                fn = OPS.get(name)
+                if fn is None:
+                    raise OpFailure(error_object("UnknownOp", f"no op named {name!r}",
+                                                 seq=seq, op=name))
+                args = [self._resolve(a) for a in args]
+                kwargs = {k: self._resolve(v) for k, v in kwargs.items()} if kwargs else {}
+                self._store(out, fn(*args, **kwargs), seq, name)
+            self.ops_executed += 1
+        except _Poisoned as p:
+            self._poison(out, p.poison)
+        except OpFailure as exc:
+            self._record(exc.info)
+            self._poison(out, Poison(seq, name, exc.info["message"]))
+        except Exception as exc:
+            info = self._op_error(seq, name, exc)
+            self._record(info)
+            self._poison(out, Poison(seq, name, info["message"]))
+
+    # --- handles -------------------------------------------------------------------------
+    def _resolve(self, a):
+        t = type(a)
+        if t is Ref:
+            try:
+                v = self.handles[a.handle]
+            except KeyError:
+                raise OpFailure(error_object(
+                    "HandleError", f"handle {a.handle} is not live in this session "
+                    "(never created, or already released)")) from None
+            if type(v) is Poison:
+                raise _Poisoned(v)
+            return v
+        if t is list:
+            return [self._resolve(x) for x in a]
+        if t is tuple:
+            return tuple(self._resolve(x) for x in a)
+        if t is dict:
+            return {k: self._resolve(v) for k, v in a.items()}
+        return a
+
+    def _store(self, out, value, seq=None, name=None):
+        if out is None:
+            return
+        if isinstance(out, list):
+            if not isinstance(value, (tuple, list)) or len(value) != len(out):
+                raise OpFailure(error_object("ProtocolError", f"op gives {_count(value)} "
+                                             f"result(s) but names {len(out)} handle(s)",
+                                             seq=seq, op=name))
+            for h, v in zip(out, value):
+                self._store(h, v, seq, name)
+            return
+        if not isinstance(out, int) or isinstance(out, bool):
+            raise OpFailure(error_object("ProtocolError", f"output handle {out!r} must be an "
+                                         "integer", seq=seq, op=name))
+        if out not in self.handles and len(self.handles) >= self.limits.max_live_handles:
+            raise OpFailure(error_object(
+                "LimitError", f"session holds {len(self.handles)} live handles; the limit is "
+                f"{self.limits.max_live_handles} (--max-live-handles)",
+                limit="max_live_handles", seq=seq, op=name))
+        self.handles[out] = value
+
+    def _poison(self, out, poison):
+        if out is None:
+            return
+        for h in (out if isinstance(out, list) else [out]):
+            if isinstance(h, int) and not isinstance(h, bool):
+                self.handles[h] = poison
+
+    def _daemon_handle(self, value):
+        h = self._next_daemon_handle
+        self._next_daemon_handle -= 1
+        self.handles[h] = value
+        return h
+
+    # --- errors --------------------------------------------------------------------------
+    def _record(self, info):
+        self.error_count += 1
+        if self.error is None:
+            self.error = info
+
+    @staticmethod
+    def _op_error(seq, name, exc):
+        kind = "GradientError" if isinstance(exc, EngineError) else "OpError"
+        return error_object(kind, f"{type(exc).__name__}: {exc}", seq=seq, op=name)
+
+    # --- replies -------------------------------------------------------------------------
+    def _reply(self, frame):
+        values, meta = [], []
+        for h in frame.fetch:
+            values.append(self._fetch_value(h))
+        for h in frame.meta:
+            meta.append(self._fetch_meta(h))
+        body = {"values": values, "meta": meta, "error": self.error}
+        if self.error is not None:
+            body["errors"] = self.error_count
+        self.error = None
+        self.error_count = 0
+        return body
+
+    def _lookup_for_reply(self, h):
+        if type(h) is Ref:
+            h = h.handle
+        v = self.handles.get(h, _MISSING)
+        if v is _MISSING:
+            self._record(error_object("HandleError", f"handle {h} is not live in this session"))
+            return None
+        if type(v) is Poison:
+            if self.error is None:
+                self.error = error_object(
+                    "OpError", f"handle {h} holds no value: op '{v.op}' (seq {v.seq}) failed: "
+                    f"{v.message}", seq=v.seq, op=v.op)
+            return None
+        return v
+
+    def _fetch_value(self, h):
+        v = self._lookup_for_reply(h)
+        return None if v is None else np.asarray(getval_all(v))
+
+    def _fetch_meta(self, h):
+        v = self._lookup_for_reply(h)
+        if v is None:
+            return None
+        raw = getval_all(v)
+        return [list(np.shape(raw)), np.result_type(raw).name, trace_level(v)]
+
+    def _callback_body(self, frame):
+        node, g = frame.gen_request.node, frame.gen_request.g
+        self._next_cb += 1
+        frame.cb_id = self._next_cb
+
+        def describe(v):
+            if isinstance(v, (Box, np.ndarray, np.generic)):
+                raw = getval_all(v)
+                return {"h": Ref(self._daemon_handle(v)), "shape": list(np.shape(raw)),
+                        "dtype": np.result_type(raw).name, "level": trace_level(v)}
+            return {"c": v}
+
+        kwargs = {k: v for k, v in node.kwargs.items() if k != "_result"}
+        return {"cb": frame.cb_id, "prim": node.prim.client, "name": node.prim.name,
+                "argnums": list(node.argnums), "g": describe(g), "ans": describe(node.ans),
+                "args": [describe(a) for a in node.args], "kwargs": kwargs}
+
+    # --- backward passes -------------------------------------------------------------------
+    def _step(self, frame, sent):
+        """Advance the frame's backward pass until it suspends or finishes."""
+        try:
+            request = frame.gen.send(sent)
+        except StopIteration as stop:
+            seq, out, starts = frame.gen_op
+            frame.gen = None
+            grads = [_zeros_for(s) if g is None else g for g, s in zip(stop.value, starts)]
+            self._store(out, grads, seq, "vjp")
+            return
+        frame.gen_request = request
+
+    def _fail_vjp(self, frame, info, poison=None):
+        seq, out, _ = frame.gen_op
+        frame.gen = None
+        if info is not None:
+            self._record(info)
+            poison = Poison(seq, "vjp", info["message"])
+        self._poison(out, poison)
+
+
+_MISSING = object()
+
+
+def _count(v):
+    return len(v) if isinstance(v, (tuple, list)) else 1
+
+
+def _zeros_for(start):
+    raw = getval_all(start)
+    return np.zeros(np.shape(raw), dtype=np.result_type(raw, np.float64))
+
+
+# --- the session's own ops: trace levels, boxes, passes, uploads, releases -------------
+def _op_array(s, seq, out, args, kwargs, frame):
+    (value,) = args
+    s._store(out, np.asarray(value) if not isinstance(value, np.ndarray) else value, seq, "array")
+
+
+def _op_trace_push(s, seq, out, args, kwargs, frame):
+    (level,) = args
+    if level != s.level + 1:
+        raise OpFailure(error_object("TraceError", f"trace.push expected level {s.level + 1}, "
+                                     f"the client asked for {level}", seq=seq, op="trace.push"))
+    s.level = level
+
+
+def _op_trace_pop(s, seq, out, args, kwargs, frame):
+    (level,) = args
+    if level != s.level:
+        raise OpFailure(error_object("TraceError", f"trace.pop of level {level}, but the top "
+                                     f"level is {s.level}", seq=seq, op="trace.pop"))
+    s.level -= 1
+
+
+def _op_box(s, seq, out, args, kwargs, frame):
+    x, level = s._resolve(args[0]), args[1]
+    if not (isinstance(level, int) and 0 < level <= s.level):
+        raise OpFailure(error_object("TraceError", f"cannot box at level {level!r}: active "
+                                     f"levels are 1..{s.level}", seq=seq, op="box"))
+    if trace_level(x) >= level:
+        raise OpFailure(error_object("TraceError", f"value is already traced at level "
+                                     f"{trace_level(x)} >= {level}", seq=seq, op="box"))
+    if isinstance(x, np.ndarray) and not np.issubdtype(x.dtype, np.inexact):
+        x = x.astype(np.float64)
+    s._store(out, new_box(x, level), seq, "box")
+
+
+def _op_vjp(s, seq, out, args, kwargs, frame):
+    """args: [end, cotangent or nil, [start boxes], level]; out: one handle per start."""
+    end, g, starts, level = s._resolve(args[0]), s._resolve(args[1]), \
+        s._resolve(args[2]), args[3]
+    if not isinstance(out, list) or len(out) != len(starts):
+        raise OpFailure(error_object("ProtocolError", "vjp needs one output handle per start",
+                                     seq=seq, op="vjp"))
+    for st in starts:
+        if type(st) is not Box or st._level != level or st._node.parents:
+            raise OpFailure(error_object("TraceError", f"vjp start is not a value boxed at "
+                                         f"level {level}", seq=seq, op="vjp"))
+    if kwargs.get("scalar") and np.size(getval_all(end)) != 1:
+        raise OpFailure(error_object(
+            "GradientError", f"grad only applies to real scalar-output functions; this one "
+            f"returned shape {np.shape(getval_all(end))}. Try elementwise_grad or jacobian.",
+            seq=seq, op="vjp"))
+    if type(end) is not Box or end._level != level:
+        s._store(out, [_zeros_for(st) for st in starts], seq, "vjp")
+        return
+    if g is None:
+        g = np.ones_like(np.asarray(getval_all(end._value)), dtype=np.result_type(
+            getval_all(end._value), np.float64))
+    frame.gen = backward(end._node, g, [st._node for st in starts], add_cotangents)
+    frame.gen_op = (seq, out, starts)
+    try:
+        s._step(frame, None)
+    except Exception:
+        frame.gen = None
+        raise
+
+
+def _op_release(s, seq, out, args, kwargs, frame):
+    for h in args[0] if args else ():
+        s.handles.pop(h, None)
+
+
+def _op_value(s, seq, out, args, kwargs, frame):
+    s._store(out, getval_all(s._resolve(args[0])), seq, "value")
+
+
+def _op_custom(s, seq, out, args, kwargs, frame):
+    """A client-defined primitive: args [its answer, *its inputs]; kwargs prim, name."""
+    prim_id, name = kwargs.get("prim"), kwargs.get("name", "custom")
+    prim = s.client_prims.get(prim_id)
+    if prim is None:
+        prim = Primitive(str(name), _client_forward, client=prim_id)
+        s.client_prims[prim_id] = prim
+    result = getval_all(s._resolve(args[0]))
+    inputs = [s._resolve(a) for a in args[1:]]
+    s._store(out, prim(*inputs, _result=result), seq, name)
+
+
+_SESSION_OPS = {
+    "array": _op_array,
+    "trace.push": _op_trace_push,
+    "trace.pop": _op_trace_pop,
+    "box": _op_box,
+    "vjp": _op_vjp,
+    "release": _op_release,
+    "value": _op_value,
+    "custom": _op_custom,
+}
+SESSION_OP_NAMES = frozenset(_SESSION_OPS)

@@ -1,0 +1,19 @@
+"""adclient: HIPS autograd's API, computed by an adserver daemon.
+
+    import adclient.numpy as np
+    from adclient import grad
+
+    grad(lambda x: np.sum(np.tanh(x)))(np.linspace(-1, 1, 5))
+
+With ADSERVER_ADDRESS unset, the first call starts a private daemon for this process.
+"""
+from .differential import grad, value_and_grad, elementwise_grad, make_vjp
+from .extend import primitive, defvjp
+from .proxy import RemoteArray
+from .errors import DaemonError, SessionLost
+from .session import get_session
+
+__version__ = "0.1.0"
+
+__all__ = ["grad", "value_and_grad", "elementwise_grad", "make_vjp", "primitive", "defvjp",
+           "RemoteArray", "DaemonError", "SessionLost", "get_session"]

@@ -1,0 +1,215 @@
+"""RemoteArray: a client-side name for an array (or traced value) held by the daemon.
+
+Every operation on a RemoteArray queues one op and returns a new RemoteArray at once;
+only reading a value (``float(x)``, ``bool(x)``, ``np.asarray(x)``, ``.shape`` when it
+is not known yet) waits for the daemon.
+"""
+import numpy as np
+
+from . import optable
+
+
+class RemoteArray:
+    __slots__ = ("__adhandle__", "_session", "_level", "_meta", "__weakref__")
+    # numpy defers to us in mixed expressions (ndarray + RemoteArray).
+    __array_priority__ = 1000.0
+
+    def __init__(self, session, handle, level=0, meta=None):
+        self.__adhandle__ = handle
+        self._session = session
+        self._level = level          # highest trace level it may be boxed at; 0 = constant
+        self._meta = meta            # (shape, dtype) once known
+
+    def __del__(self):
+        try:
+            self._session.release(self.__adhandle__)
+        except Exception:
+            pass
+
+    # --- values ------------------------------------------------------------------------
+    def get(self):
+        """The value, fetched from the daemon as a numpy array."""
+        (value,), _ = self._session.sync(fetch=[self.__adhandle__])
+        if self._meta is None:
+            self._meta = (value.shape, value.dtype)
+        return value
+
+    value = property(get, doc="The value, fetched from the daemon (same as get()).")
+
+    def __array__(self, dtype=None, copy=None):
+        v = self.get()
+        return v if dtype is None else v.astype(dtype)
+
+    def __float__(self):
+        return float(self.get())
+
+    def __int__(self):
+        return int(self.get())
+
+    def __complex__(self):
+        return complex(self.get())
+
+    def __bool__(self):
+        return bool(self.get())
+
+    def __index__(self):
+        return int(self.get())
+
+    def item(self):
+        return self.get().item()
+
+    def tolist(self):
+        return self.get().tolist()
+
+    # --- metadata --------------------------------------------------------------------------
+    def _fetch_meta(self):
+        if self._meta is None:
+            _, (m,) = self._session.sync(meta=[self.__adhandle__])
+            self._meta = (tuple(m[0]), np.dtype(m[1]))
+        return self._meta
+
+    @property
+    def shape(self):
+        return self._fetch_meta()[0]
+
+    @property
+    def dtype(self):
+        return self._fetch_meta()[1]
+
+    @property
+    def ndim(self):
+        return len(self.shape)
+
+    @property
+    def size(self):
+        return int(np.prod(self.shape, dtype=np.int64))
+
+    def __len__(self):
+        shape = self.shape
+        if not shape:
+            raise TypeError("len() of unsized object")
+        return shape[0]
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self)))
+
+    def __repr__(self):
+        try:
+            value = repr(self.get())
+        except Exception as exc:  # a poisoned handle still has a repr
+            value = f"<unavailable: {exc}>"
+        return f"RemoteArray({value}, handle={self.__adhandle__}, trace_level={self._level})"
+
+    # --- numpy interoperation ----------------------------------------------------------------
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        name = optable.UFUNC_OPS.get(ufunc.__name__)
+        if method != "__call__" or name is None or kwargs.get("out") is not None:
+            raise TypeError(f"numpy.{ufunc.__name__}.{method} is not supported on a "
+                            "RemoteArray; use adclient.numpy")
+        return call(name, inputs, kwargs or None)
+
+    def __array_function__(self, func, types, args, kwargs):
+        from .numpy import wrapped
+        f = wrapped.get(func.__name__)
+        if f is None:
+            raise TypeError(f"numpy.{func.__name__} is not supported on a RemoteArray yet; "
+                            "adclient.numpy lists the supported functions")
+        return f(*args, **kwargs)
+
+    # --- operators ----------------------------------------------------------------------------
+    def __add__(self, other): return call("add", (self, other))
+    def __radd__(self, other): return call("add", (other, self))
+    def __sub__(self, other): return call("subtract", (self, other))
+    def __rsub__(self, other): return call("subtract", (other, self))
+    def __mul__(self, other): return call("multiply", (self, other))
+    def __rmul__(self, other): return call("multiply", (other, self))
+    def __truediv__(self, other): return call("divide", (self, other))
+    def __rtruediv__(self, other): return call("divide", (other, self))
+    def __pow__(self, other): return call("power", (self, other))
+    def __rpow__(self, other): return call("power", (other, self))
+    def __matmul__(self, other): return call("matmul", (self, other))
+    def __rmatmul__(self, other): return call("matmul", (other, self))
+    def __neg__(self): return call("negative", (self,))
+    def __pos__(self): return self
+    def __abs__(self): return call("absolute", (self,))
+    def __lt__(self, other): return call("less", (self, other))
+    def __le__(self, other): return call("less_equal", (self, other))
+    def __gt__(self, other): return call("greater", (self, other))
+    def __ge__(self, other): return call("greater_equal", (self, other))
+    def __eq__(self, other): return call("equal", (self, other))
+    def __ne__(self, other): return call("not_equal", (self, other))
+    __hash__ = None
+
+    def __getitem__(self, index):
+        return call("getitem", (self, _wire_index(index)))
+
+    @property
+    def T(self):
+        return call("transpose", (self,))
+
+    def sum(self, axis=None, keepdims=False):
+        return call("sum", (self,), _kw(axis=axis, keepdims=keepdims))
+
+    def mean(self, axis=None, keepdims=False):
+        return call("mean", (self,), _kw(axis=axis, keepdims=keepdims))
+
+    def dot(self, other):
+        return call("dot", (self, other))
+
+    def reshape(self, *shape):
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = shape[0]
+        return call("reshape", (self, tuple(shape)))
+
+    def transpose(self, *axes):
+        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+            axes = axes[0]
+        return call("transpose", (self, tuple(axes) if axes else None))
+
+
+def _kw(**kwargs):
+    return {k: v for k, v in kwargs.items() if v is not None and v is not False} or None
+
+
+def _wire_index(index):
+    # Lists inside an index mean fancy indexing to numpy; keep them as arrays so that the
+    # daemon sees the same thing numpy would.
+    if isinstance(index, tuple):
+        return tuple(_wire_index(i) for i in index)
+    if isinstance(index, list):
+        return np.asarray(index)
+    return index
+
+
+def _levels(args):
+    top = 0
+    for a in args:
+        t = type(a)
+        if t is RemoteArray:
+            if a._level > top:
+                top = a._level
+        elif t is list or t is tuple:
+            sub = _levels(a)
+            if sub > top:
+                top = sub
+    return top
+
+
+def _session_of(args):
+    for a in args:
+        t = type(a)
+        if t is RemoteArray:
+            return a._session
+        if t is list or t is tuple:
+            s = _session_of(a)
+            if s is not None:
+                return s
+    return None
+
+
+def call(name, args, kwargs=None):
+    """Queue op ``name`` on the daemon and return its result as a RemoteArray."""
+    session = _session_of(args)
+    level = 0 if name in optable.ZERO_GRADIENT else _levels(args)
+    handle = session.op(name, list(args), kwargs)
+    return RemoteArray(session, handle, level)

@@ -1,0 +1,15 @@
+"""adproto: the wire codec shared by the adserver daemon and its clients.
+
+A message is a list of ZeroMQ frames: a msgpack header, a msgpack body, then the raw
+buffers of any arrays the body carries (see protocol/PROTOCOL.md).
+"""
+from .codec import (
+    PROTOCOL_VERSION, DTYPES, Ref, encode, decode, pack_header, error_object,
+)
+from .errors import ProtocolError, RemoteError
+from . import kinds
+
+__all__ = [
+    "PROTOCOL_VERSION", "DTYPES", "Ref", "encode", "decode", "pack_header",
+    "error_object", "ProtocolError", "RemoteError", "kinds",
+]
