@@ -410,7 +410,12 @@ def _op_release(s, seq, out, args, kwargs, frame):
 
 
 def _op_value(s, seq, out, args, kwargs, frame):
-    s._store(out, getval_all(s._resolve(args[0])), seq, "value")
+    """args: [x] strips every box; [x, level] strips only boxes at ``level`` and above."""
+    x = s._resolve(args[0])
+    floor = args[1] if len(args) > 1 else 1
+    while type(x) is Box and x._level >= floor:
+        x = x._value
+    s._store(out, x, seq, "value")
 
 
 def _op_custom(s, seq, out, args, kwargs, frame):

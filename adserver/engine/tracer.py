@@ -135,7 +135,8 @@ class Primitive:
         rule = self.vjps.get(argnum)
         if rule is None:
             if self.status == NOT_DIFFERENTIABLE:
-                raise NotDifferentiable(f"op '{self.name}' is not differentiable")
+                raise NotDifferentiable(
+                    f"op '{self.name}' is not differentiable (asked for argument {argnum})")
             raise NotDifferentiable(
                 f"op '{self.name}' has no gradient with respect to argument {argnum}")
         return rule(g, node.ans, *node.args, **node.kwargs)

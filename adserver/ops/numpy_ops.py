@@ -84,6 +84,8 @@ def _concatenate_args(axis, *arrays):
 concatenate_args = defop("concatenate_args", _concatenate_args)
 defcomposite("concatenate", lambda arrays, axis=0: concatenate_args(axis, *arrays))
 
+astype = defop("astype", lambda x, dtype: np.asarray(x).astype(dtype))
+
 # --- contractions --------------------------------------------------------------------
 tensordot = defop("tensordot", np.tensordot)
 matmul = defop("matmul", np.matmul)
@@ -158,8 +160,19 @@ multiply.defvjp(lambda g, ans, x, y: unbroadcast(x, multiply(g, y)),
                 lambda g, ans, x, y: unbroadcast(y, multiply(x, g)))
 divide.defvjp(lambda g, ans, x, y: unbroadcast(x, divide(g, y)),
               lambda g, ans, x, y: unbroadcast(y, negative(divide(multiply(g, x), power(y, 2)))))
+
+
+def _power_vjp_x(g, ans, x, y):
+    # y * x ** (y - 1) is 0 * 0 ** -1 = nan at x == y == 0, where x ** 0 == 1 has slope 0.
+    # Only those points get exponent 1 (giving 0 * 0); elsewhere, even at y == 0 alone,
+    # the exponent stays y - 1, so the traced derivatives with respect to y stay exact.
+    both_zero = np.logical_and(equal(x, 0), equal(y, 0))
+    exponent = where(both_zero, 1.0, subtract(y, 1)) if np.any(both_zero) else subtract(y, 1)
+    return unbroadcast(x, multiply(g, multiply(y, power(x, exponent))))
+
+
 power.defvjp(
-    lambda g, ans, x, y: unbroadcast(x, multiply(g, multiply(y, power(x, subtract(y, 1))))),
+    _power_vjp_x,
     # log(x) is undefined at x == 0, where the gradient with respect to y is 0 * ans anyway
     lambda g, ans, x, y: unbroadcast(y, multiply(g, multiply(log(where(equal(x, 0), 1.0, x)), ans))))
 maximum.defvjp(lambda g, ans, x, y: unbroadcast(x, multiply(g, _balanced_eq(x, ans, y))),
@@ -171,25 +184,65 @@ where.defvjp(None,
              lambda g, ans, c, x, y: unbroadcast(y, where(c, zeros_like(g), g)),
              argnums=(0, 1, 2))
 
-_sum.defvjp(lambda g, ans, x, axis=None, keepdims=False, **kw:
-            repeat_to_match(g, _shape(x), axis, keepdims))
-mean.defvjp(lambda g, ans, x, axis=None, keepdims=False, **kw:
-            divide(repeat_to_match(g, _shape(x), axis, keepdims),
-                   np.size(getval_all(x)) / max(np.size(getval_all(ans)), 1)))
 
-reshape.defvjp(lambda g, ans, x, *args, **kw: reshape(g, _shape(x)))
-transpose.defvjp(lambda g, ans, x, axes=None:
-                 transpose(g, None if axes is None else tuple(np.argsort(axes))))
+def _sum_vjp(g, ans, x, axis=None, keepdims=False, **kw):
+    g = repeat_to_match(g, _shape(x), axis, keepdims)
+    mask = kw.get("where")
+    # Elements that where= left out never reached the sum: they get no gradient.
+    return g if mask is None else where(mask, g, zeros_like(g))
+
+
+def _mean_vjp(g, ans, x, axis=None, keepdims=False, **kw):
+    shape = _shape(x)
+    g = repeat_to_match(g, shape, axis, keepdims)
+    mask = kw.get("where")
+    if mask is None:
+        return divide(g, np.size(getval_all(x)) / max(np.size(getval_all(ans)), 1))
+    # With where=, each mean divides by the number of elements it selected, not the axis
+    # length, and the elements left out get no gradient.
+    mask = np.broadcast_to(getval_all(mask), shape)
+    counts = np.sum(mask, axis=_normalize_axes(axis, len(shape)), keepdims=True)
+    return where(mask, divide(g, counts), zeros_like(g))
+
+
+_sum.defvjp(_sum_vjp)
+mean.defvjp(_mean_vjp)
+
+
+def _reshape_vjp(g, ans, x, *args, **kw):
+    # The cotangent must be laid back in the index order the forward pass read x in.
+    order = kw.get("order", args[1] if len(args) > 1 else "C")
+    if order == "A":  # 'A' means F for Fortran-contiguous input, else C
+        order = "F" if np.isfortran(getval_all(x)) else "C"
+    return reshape(g, _shape(x), order=order)
+
+
+def _transpose_vjp(g, ans, x, axes=None):
+    if axes is None:
+        return transpose(g)
+    # argsort inverts the permutation only once negative axes are made positive.
+    ndim = len(_shape(x))
+    return transpose(g, tuple(np.argsort([a % ndim for a in axes])))
+
+
+reshape.defvjp(_reshape_vjp)
+transpose.defvjp(_transpose_vjp)
 broadcast_to.defvjp(lambda g, ans, x, shape: unbroadcast(x, g))
 expand_dims.defvjp(lambda g, ans, x, axis: reshape(g, _shape(x)))
 squeeze.defvjp(lambda g, ans, x, axis=None: reshape(g, _shape(x)))
 getitem.defvjp(lambda g, ans, x, index: untake(g, index, _shape(x)))
+astype.defvjp(lambda g, ans, x, dtype: astype(g, np.result_type(getval_all(x))))
 untake.defvjp(lambda g, ans, x, index, shape: getitem(g, index))
 concatenate_args.defvjp(*[None], argnums=())
 
 
 def _concatenate_rule(argnum):
     def rule(g, ans, axis, *arrays):
+        if axis is None:
+            # axis=None joins the flattened arrays: cut this one's run out of the flat g.
+            start = sum(int(np.prod(_shape(a))) for a in arrays[:argnum - 1])
+            stop = start + int(np.prod(_shape(arrays[argnum - 1])))
+            return reshape(getitem(g, slice(start, stop)), _shape(arrays[argnum - 1]))
         start = sum(_shape(a)[axis] for a in arrays[:argnum - 1])
         stop = start + _shape(arrays[argnum - 1])[axis]
         index = [slice(None)] * len(_shape(g))

@@ -1,0 +1,69 @@
+"""The ``adlua`` command: run Lua scripts written for torch-autograd against adserver."""
+import argparse
+import os
+import sys
+
+from . import __version__
+from .host import Host, ENGINES, DEFAULT_ENGINE
+
+
+def build_parser():
+    p = argparse.ArgumentParser(
+        prog="adlua",
+        description="Run a Lua script with torch-autograd's `autograd` and Torch7's `torch`, "
+                    "its tensors and gradients computed by an adserver daemon. With no "
+                    "--address (and ADSERVER_ADDRESS unset) a private daemon is started for "
+                    "the run.")
+    p.add_argument("script", nargs="?", help="Lua file to run")
+    p.add_argument("args", nargs=argparse.REMAINDER, help="arguments, as the Lua `arg` table")
+    p.add_argument("--lua", default=DEFAULT_ENGINE, choices=sorted(ENGINES),
+                   help=f"Lua engine (default {DEFAULT_ENGINE}, Torch7's runtime)")
+    p.add_argument("--address", default=None,
+                   help="join the daemon at this ZeroMQ address (default: $ADSERVER_ADDRESS, "
+                        "else a private daemon)")
+    p.add_argument("-e", dest="code", metavar="CODE", help="run this Lua code")
+    p.add_argument("--seed", type=int, default=None,
+                   help="seed torch's random generator before the script runs")
+    p.add_argument("--version", action="version", version=f"adlua {__version__}")
+    return p
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    if args.script is None and args.code is None:
+        build_parser().print_usage(sys.stderr)
+        print("adlua: give a script or -e CODE", file=sys.stderr)
+        return 2
+    try:
+        host = Host(args.lua, args.address)
+    except ValueError as exc:
+        print(f"adlua: {exc}", file=sys.stderr)
+        return 2
+    try:
+        if args.seed is not None:
+            host.lua.globals().torch.manualSeed(args.seed)
+        if args.code is not None:
+            ok, message = host.run_string(args.code)
+            if not ok:
+                return _fail(message)
+        if args.script is not None:
+            if not os.path.exists(args.script):
+                print(f"adlua: cannot open {args.script}", file=sys.stderr)
+                return 1
+            ok, message = host.run_file(args.script, args.args)
+            if not ok:
+                return _fail(message)
+        return 0
+    finally:
+        sys.stdout.flush()
+        host.close()
+
+
+def _fail(message):
+    sys.stdout.flush()
+    print(f"adlua: {message}", file=sys.stderr)
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

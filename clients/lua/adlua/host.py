@@ -1,0 +1,303 @@
+"""The Python host of a Lua runtime: lupa engine, module loading, and the bridge to the daemon.
+
+Lua sees one table, ``_ADLUA`` (the bridge), with the few functions the ``torch`` mirror
+and ``autograd`` need: queue an op, fetch numbers or a printed tensor, upload data, and
+push or pop a trace level. Each op's output is a ``Handle``: a Python object that Lua
+holds as userdata. When Lua collects the tensor table, lupa drops its reference to the
+Handle, and the Handle's finalizer queues a release for the next batch. That works on
+every engine, including LuaJIT and Lua 5.1, whose tables have no ``__gc``.
+"""
+import importlib
+import os
+import sys
+
+import numpy as np
+
+from adclient.session import Session
+from . import torchprint
+
+LUA_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "lua")
+
+ENGINES = {
+    "luajit21": "lupa.luajit21", "luajit20": "lupa.luajit20",
+    "5.1": "lupa.lua51", "5.2": "lupa.lua52", "5.3": "lupa.lua53", "5.4": "lupa.lua54",
+}
+DEFAULT_ENGINE = "luajit21"
+
+TYPENAMES = {
+    "float64": "torch.DoubleTensor", "float32": "torch.FloatTensor",
+    "int64": "torch.LongTensor", "int32": "torch.IntTensor", "int16": "torch.ShortTensor",
+    "int8": "torch.CharTensor", "uint8": "torch.ByteTensor", "bool": "torch.ByteTensor",
+}
+DTYPES = {name: dtype for dtype, name in TYPENAMES.items() if dtype != "bool"}
+
+
+class Handle:
+    """A daemon handle owned by a Lua tensor; released when Lua lets go of it."""
+
+    __slots__ = ("__adhandle__", "_session")
+
+    def __init__(self, session, handle):
+        self.__adhandle__ = handle
+        self._session = session
+
+    def __del__(self):
+        try:
+            self._session.release(self.__adhandle__)
+        except Exception:
+            pass
+
+    def __repr__(self):
+        return f"<handle {self.__adhandle__}>"
+
+
+def load_engine(name):
+    module = ENGINES.get(name)
+    if module is None:
+        raise ValueError(f"unknown Lua engine {name!r}; choose one of {', '.join(ENGINES)}")
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise ValueError(f"Lua engine {name!r} is not available in this lupa build: {exc}")
+
+
+class Bridge:
+    """What Lua calls. Kept small: the Lua side does the Torch-to-numpy translation."""
+
+    def __init__(self, host):
+        self.host = host
+        self.rng = np.random.RandomState()
+
+    @property
+    def session(self):
+        return self.host.session
+
+    # --- ops -------------------------------------------------------------------------------
+    def op(self, name, *args):
+        s = self.session
+        return Handle(s, s.op(name, [self._py(a) for a in args]))
+
+    def opk(self, name, kwargs, *args):
+        s = self.session
+        return Handle(s, s.op(name, [self._py(a) for a in args], self._py(kwargs)))
+
+    def opn(self, name, nout, *args):
+        s = self.session
+        handles = s.op(name, [self._py(a) for a in args], out=int(nout))
+        return self.host.lua.table_from([Handle(s, h) for h in handles])
+
+    def op0(self, name, *args):
+        self.session.op(name, [self._py(a) for a in args], out=False)
+
+    def getitem(self, handle, spec):
+        """x[index] with a Lua index spec: numbers (0-based), 'all', or {start, stop}."""
+        index = []
+        for item in self._py(spec):
+            if item == "all":
+                index.append(slice(None))
+            elif isinstance(item, list):
+                index.append(slice(int(item[0]), int(item[1])))
+            else:
+                index.append(int(item))
+        return self.op("getitem", handle, tuple(index))
+
+    def _py(self, value):
+        """Lua tables become lists (array part) or dicts; everything else passes through."""
+        if self.host.lua_type(value) != "table":
+            return value
+        n = len(value)
+        keys = list(value.keys())
+        if len(keys) == n and all(isinstance(k, (int, float)) for k in keys):
+            return [self._py(value[i]) for i in range(1, n + 1)]
+        return {str(k): self._py(v) for k, v in value.items()}
+
+    # --- values ------------------------------------------------------------------------------
+    def numbers(self, *handles):
+        """Fetch 0-d values as Lua numbers, all in one round trip."""
+        values, _ = self.session.sync(fetch=list(handles))
+        return tuple(self.host.lua_number(v) for v in values)
+
+    def tostring(self, handle, dtype):
+        (value,), _ = self.session.sync(fetch=[handle])
+        return torchprint.format_tensor(value, TYPENAMES.get(dtype, "torch.DoubleTensor"))
+
+    @staticmethod
+    def format_number(x):
+        return torchprint.format_number(x)
+
+    def meta(self, handle):
+        _, (m,) = self.session.sync(meta=[handle])
+        return self.host.lua.table_from(m[0]), m[1], m[2]
+
+    def values(self, handle):
+        """A tensor's values as a flat Lua array (row-major)."""
+        (value,), _ = self.session.sync(fetch=[handle])
+        return self.host.lua.table_from(value.ravel().tolist())
+
+    def sync(self):
+        self.session.sync()
+
+    # --- data made here (random numbers use this process's seeded generator) ----------------
+    def upload(self, flat, sizes, dtype):
+        arr = np.asarray(self._py(flat), dtype=DTYPES.get(dtype, dtype))
+        return self.op("array", arr.reshape([int(n) for n in self._py(sizes)]))
+
+    def random(self, kind, sizes, dtype, a=None, b=None):
+        shape = tuple(int(n) for n in self._py(sizes))
+        if kind == "randn":
+            arr = self.rng.standard_normal(shape)
+        elif kind == "rand":
+            arr = self.rng.random_sample(shape)
+        elif kind == "uniform":
+            arr = self.rng.uniform(0.0 if a is None else a, 1.0 if b is None else b, shape)
+        elif kind == "normal":
+            arr = self.rng.normal(0.0 if a is None else a, 1.0 if b is None else b, shape)
+        else:
+            raise ValueError(f"unknown random kind {kind!r}")
+        return self.op("array", arr.astype(DTYPES.get(dtype, dtype)))
+
+    def manual_seed(self, seed):
+        self.rng.seed(int(seed) % (2 ** 32))
+
+    # --- trace levels and passes --------------------------------------------------------------
+    def push_level(self):
+        return self.session.push_level()
+
+    def pop_level(self, level):
+        self.session.pop_level(int(level))
+
+    def level(self):
+        return self.session.level
+
+    def vjp(self, end, starts, level):
+        """Cotangents of the boxes ``starts`` for a scalar ``end``: a Lua array of Handles."""
+        s = self.session
+        handles = s.op("vjp", [end, None, self._py(starts), int(level)], {"scalar": True},
+                       out=len(starts))
+        return self.host.lua.table_from([Handle(s, h) for h in handles])
+
+    def register_gradient(self, name, lua_handler):
+        """A primitive id whose VJP requests call ``lua_handler(body)`` in Lua."""
+        host = self.host
+
+        def handler(body):
+            lua_body = host.lua.table_from({
+                "name": body["name"], "argnums": host.lua.table_from(body["argnums"]),
+                "g": host.describe(body["g"]), "ans": host.describe(body["ans"]),
+                "args": host.lua.table_from([host.describe(a) for a in body["args"]]),
+            })
+            grads = lua_handler(lua_body)
+            return [self._grad_value(grads[i + 1]) for i in range(len(body["argnums"]))]
+
+        return self.session.register_callback(handler)
+
+    def _grad_value(self, g):
+        if g is None:
+            return None
+        if isinstance(g, Handle):
+            return g
+        return g  # a number
+
+
+class Host:
+    """One Lua runtime, its bridge, and the daemon session it uses (started on first need)."""
+
+    def __init__(self, engine=DEFAULT_ENGINE, address=None, stdout=None, session=None):
+        lupa = load_engine(engine)
+        self.engine = engine
+        self.lua = lupa.LuaRuntime(unpack_returned_tuples=True, register_eval=False)
+        self.lua_type = lupa.lua_type
+        self.address = address if address is not None else (
+            os.environ.get("ADSERVER_ADDRESS") or None)
+        self._session = session
+        self.stdout = stdout or sys.stdout
+        # Lua 5.3+ prints 81.0 for a float but 81 for an integer; LuaJIT and Torch7 print 81.
+        # Integral values go to those engines as integers, so scripts print the same.
+        self.integer_subtype = engine in ("5.3", "5.4")
+        self.bridge = Bridge(self)
+        g = self.lua.globals()
+        g._ADLUA = self.bridge
+        g._ADLUA_WRITE = self._write
+        sep = ";"
+        g.package.path = sep.join([os.path.join(LUA_DIR, "?.lua"),
+                                   os.path.join(LUA_DIR, "?", "init.lua"), g.package.path])
+        self.lua.execute(_PRELUDE)
+
+    @property
+    def session(self):
+        if self._session is None or self._session.closed:
+            self._session = Session(self.address, client=f"adlua ({self.engine})")
+            self._session.locator = None   # Lua ops are located by Lua's own traceback
+        return self._session
+
+    def _write(self, text):
+        self.stdout.write(text)
+
+    def lua_number(self, value):
+        if value.dtype.kind == "b":
+            return bool(value)
+        x = float(value)
+        if self.integer_subtype and x.is_integer() and abs(x) < 2 ** 53:
+            return int(x)
+        return x
+
+    def describe(self, desc):
+        """A callback's value description as a Lua tensor (or the constant itself)."""
+        if "h" in desc:
+            make = self.lua.globals().torch._fromhandle
+            handle = Handle(self.session, desc["h"].handle)
+            return make(handle, desc["level"], self.lua.table_from(desc["shape"]), desc["dtype"])
+        return desc["c"]
+
+    def run_file(self, path, args=()):
+        with open(path, "rb") as f:
+            source = f.read().decode("utf-8")
+        if source.startswith("#!"):
+            source = "--" + source
+        return self._run(source, "@" + path, [path, *args])
+
+    def run_string(self, source, name="=(command line)", args=()):
+        return self._run(source, name, ["-e", *args])
+
+    def _run(self, source, chunkname, argv):
+        run = self.lua.globals()._ADLUA_RUN
+        arg = self.lua.table_from({i: v for i, v in enumerate(argv)})
+        ok, message = run(source, chunkname, arg)
+        return ok, message
+
+    def close(self):
+        if self._session is not None:
+            self._session.close()
+            self._session = None
+
+
+# Lua's print goes to Python's stdout (so output order is Python's); `torch` is a global,
+# as under Torch7's `th`; scripts run under xpcall so errors carry Lua's traceback.
+_PRELUDE = r"""
+local write = _ADLUA_WRITE
+local tostring, select, concat = tostring, select, table.concat
+function print(...)
+  local n = select('#', ...)
+  local parts = {}
+  for i = 1, n do parts[i] = tostring((select(i, ...))) end
+  write(concat(parts, '\t') .. '\n')
+end
+io.write = function(...)
+  local n = select('#', ...)
+  for i = 1, n do write(tostring((select(i, ...)))) end
+end
+torch = require 'torch'
+local load = loadstring or load
+function _ADLUA_RUN(source, chunkname, argv)
+  local chunk, err = load(source, chunkname)
+  if not chunk then return false, err end
+  arg = argv
+  local unpack = unpack or table.unpack
+  local n = 0
+  while argv[n + 1] ~= nil do n = n + 1 end
+  local args = {}
+  for i = 1, n do args[i] = argv[i] end
+  local ok, err = xpcall(function() return chunk(unpack(args, 1, n)) end, debug.traceback)
+  return ok, err
+end
+"""
