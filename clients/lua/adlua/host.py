@@ -79,7 +79,7 @@ class Bridge:
 
     def opk(self, name, kwargs, *args):
         s = self.session
-        return Handle(s, s.op(name, [self._py(a) for a in args], self._py(kwargs)))
+        return Handle(s, s.op(name, [self._py(a) for a in args], self._kwargs(kwargs)))
 
     def opn(self, name, nout, *args):
         s = self.session
@@ -100,6 +100,12 @@ class Bridge:
             else:
                 index.append(int(item))
         return self.op("getitem", handle, tuple(index))
+
+    def _kwargs(self, table):
+        # An empty Lua table would read as an empty list; keyword arguments are a map.
+        if table is None:
+            return None
+        return {str(k): self._py(v) for k, v in table.items()} or None
 
     def _py(self, value):
         """Lua tables become lists (array part) or dicts; everything else passes through."""
@@ -221,7 +227,7 @@ class Host:
         sep = ";"
         g.package.path = sep.join([os.path.join(LUA_DIR, "?.lua"),
                                    os.path.join(LUA_DIR, "?", "init.lua"), g.package.path])
-        self.lua.execute(_PRELUDE)
+        self.lua.eval("loadstring or load")(_PRELUDE, "=[adlua]")()
 
     @property
     def session(self):

@@ -47,6 +47,7 @@ class Session:
         self.level = 0
         self.callbacks = {}
         self.round_trips = 0
+        self.releases_sent = 0
         self.locator = _user_location
         self.closed = False
         self.sid = None
@@ -100,6 +101,7 @@ class Session:
         ops = self.pending
         if self._releases:
             releases, self._releases = self._releases, []
+            self.releases_sent += len(releases)
             self._seq += 1
             ops.append([self._seq, "release", None, [releases], None])
         self.pending = []

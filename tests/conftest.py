@@ -1,0 +1,81 @@
+"""Fixtures that start real adserver daemons; clients reach them over real sockets."""
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+import pytest
+
+from adserver.ping import ping
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Daemon:
+    """An `adserver` process listening on ``address``, stopped by ``stop()``."""
+
+    def __init__(self, address, *extra):
+        self.address = address
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "adserver", "--listen", address, "--log-level", "warning",
+             *extra],
+            stdin=subprocess.DEVNULL)
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                ping(address, timeout=0.5)
+                return
+            except TimeoutError:
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"adserver did not start on {address}")
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+@pytest.fixture(scope="session")
+def tcp_daemon():
+    d = Daemon(f"tcp://127.0.0.1:{free_port()}")
+    yield d
+    d.stop()
+
+
+@pytest.fixture(scope="session")
+def ipc_daemon():
+    tmp = tempfile.mkdtemp(prefix="adserver-test-")
+    d = Daemon(f"ipc://{tmp}/daemon.sock")
+    yield d
+    d.stop()
+    os.rmdir(tmp) if os.path.isdir(tmp) and not os.listdir(tmp) else None
+
+
+@pytest.fixture(params=["tcp", "ipc"])
+def daemon(request):
+    """Each test that uses this runs once over TCP loopback and once over an ipc socket."""
+    return request.getfixturevalue(f"{request.param}_daemon")
+
+
+@pytest.fixture
+def client(daemon, monkeypatch):
+    """adclient's process session, joined to ``daemon`` through ADSERVER_ADDRESS."""
+    import adclient.session as cs
+    monkeypatch.setenv("ADSERVER_ADDRESS", daemon.address)
+    cs.reset()
+    session = cs.get_session()
+    yield session
+    cs.reset()
