@@ -9,10 +9,11 @@ import secrets
 import signal
 import time
 
+import msgpack
 import zmq
 
 import adproto
-from adproto import kinds, error_object, ProtocolError
+from adproto import kinds, error_object, ProtocolError, LimitExceeded
 from . import __version__
 from .limits import Limits
 from .session import Session, OpFailure
@@ -29,6 +30,8 @@ class Server:
         self.ctx = zmq.Context.instance()
         self.sock = self.ctx.socket(zmq.ROUTER)
         self.sock.setsockopt(zmq.ROUTER_MANDATORY, 1)
+        # ZeroMQ applies MAXMSGSIZE to each frame and drops the peer past it: a backstop
+        # only. The whole-message limit is checked per message, with an error reply.
         self.sock.setsockopt(zmq.MAXMSGSIZE, self.limits.max_message_bytes)
         self.sock.setsockopt(zmq.LINGER, 0)
         self.sock.bind(listen)
@@ -84,15 +87,24 @@ class Server:
         rest = frames[1:]
         header = {}
         try:
-            if len(rest) > self.limits.max_frames:
-                raise ProtocolError(f"message has {len(rest)} frames; the limit is "
-                                    f"{self.limits.max_frames} (--max-frames)")
-            header, body = adproto.decode(rest)
+            limits = self.limits
+            if len(rest) > limits.max_frames:
+                raise LimitExceeded(f"message has {len(rest)} frames; the limit is "
+                                    f"{limits.max_frames} (--max-frames)", limit="max_frames")
+            # The header first, so that an error about the rest can still name the request.
+            header = adproto.decode_header(rest[0]) if rest else {}
+            size = sum(len(f) for f in rest)
+            if size > limits.max_message_bytes:
+                raise LimitExceeded(f"message has {size} bytes; the limit is "
+                                    f"{limits.max_message_bytes} (--max-message-bytes)",
+                                    limit="max_message_bytes")
+            header, body = adproto.decode(rest, max_array_bytes=limits.max_array_bytes)
             self._dispatch(identity, header, body)
         except ProtocolError as exc:
-            log.warning("protocol error from %s: %s", identity.hex(), exc)
-            self._send(identity, kinds.ERROR, {"error": error_object("ProtocolError", str(exc))},
-                       req=header.get("req") if isinstance(header, dict) else None)
+            log.warning("%s from %s: %s", exc.error_type, identity.hex(), exc)
+            req = header.get("req") if header else _request_id(rest[0] if rest else b"")
+            self._send(identity, kinds.ERROR, {"error": error_object(
+                exc.error_type, str(exc), limit=exc.limit)}, req=req)
         except Exception as exc:  # the loop must outlive any one message
             log.exception("internal error handling a message")
             self._send(identity, kinds.ERROR, {"error": error_object(
@@ -128,11 +140,11 @@ class Server:
             raise ProtocolError(f"unknown message kind {kind!r}")
         for message in out:
             self._send(identity, message[0], message[1],
-                       req=message[2] if len(message) > 2 else None)
+                       req=message[2] if len(message) > 2 else None, session=session.sid)
 
     def _hello(self, identity, body, req):
-        versions = body.get("versions", [adproto.PROTOCOL_VERSION]) if isinstance(body, dict) else []
-        if adproto.PROTOCOL_VERSION not in versions:
+        versions = body.get("versions") if isinstance(body, dict) else None
+        if not isinstance(versions, list) or adproto.PROTOCOL_VERSION not in versions:
             self._send(identity, kinds.ERROR, {"error": error_object(
                 "VersionError", f"client speaks protocol {versions!r}; this daemon speaks "
                 f"{adproto.PROTOCOL_VERSION}")}, req=req)
@@ -161,8 +173,10 @@ class Server:
             return None
         return session
 
-    def _send(self, identity, kind, body, req=None):
+    def _send(self, identity, kind, body, req=None, session=None):
         fields = {} if req is None else {"req": req}
+        if session is not None:
+            fields["session"] = session
         frames = adproto.encode(kind, body, **fields)
         try:
             self.sock.send_multipart([identity, *frames], zmq.NOBLOCK, copy=False)
@@ -170,6 +184,16 @@ class Server:
             # The peer is gone (EHOSTUNREACH) or not reading (EAGAIN); drop its sessions'
             # replies rather than block everyone else.
             log.warning("could not send %s to %s: %s", kind, identity.hex(), exc)
+
+
+def _request_id(frame):
+    """The req of a header that failed validation, if it is readable at all."""
+    try:
+        header = msgpack.unpackb(frame.buffer if hasattr(frame, "buffer") else frame)
+    except Exception:
+        return None
+    req = header.get("req") if isinstance(header, dict) else None
+    return req if type(req) is int else None
 
 
 def _alive(pid):

@@ -25,10 +25,10 @@ log = logging.getLogger("adserver.session")
 class Poison:
     """Stands in a handle whose op failed; anything computed from it is poisoned too."""
 
-    __slots__ = ("seq", "op", "message")
+    __slots__ = ("seq", "op", "message", "type")
 
-    def __init__(self, seq, op, message):
-        self.seq, self.op, self.message = seq, op, message
+    def __init__(self, seq, op, message, type_="OpError"):
+        self.seq, self.op, self.message, self.type = seq, op, message, type_
 
 
 class OpFailure(Exception):
@@ -62,7 +62,7 @@ class Frame:
         self.cb_id = None
 
 
-def _client_forward(*args, _result):
+def _client_forward(*args, _result, **kwargs):
     # A client-defined primitive's answer was computed by the client; the session only
     # records the node, so "running" it returns that answer at every level.
     return _result
@@ -80,7 +80,7 @@ class Session:
         self.error_count = 0
         self.client_prims = {}
         self._next_daemon_handle = -1
-        self._next_cb = 1
+        self._next_cb = 0
         self.ops_executed = 0
 
     # --- entry points: each returns the messages to send, as (kind, body) pairs ---------
@@ -113,9 +113,17 @@ class Session:
                 raise OpFailure(error_object(
                     "CallbackError", f"gradient function of '{frame.gen_request.node.prim.name}' failed in "
                     f"the client: {err.get('message', err)}", detail=err))
-            grads = [None if g is None else self._resolve(g) for g in body.get("grads") or []]
-            self._step(frame, grads)
+            grads = body.get("grads")
+            wanted = len(frame.gen_request.node.parents)
+            if not isinstance(grads, list) or len(grads) != wanted:
+                raise OpFailure(error_object(
+                    "CallbackError", f"the client returned {_count(grads)} gradient(s) for "
+                    f"'{frame.gen_request.node.prim.name}', which needs {wanted} (one per "
+                    "entry of argnums)"))
+            self._step(frame, [None if g is None else self._resolve(g) for g in grads])
         except OpFailure as exc:
+            exc.info.setdefault("seq", frame.gen_op[0])
+            exc.info.setdefault("op", "vjp")
             self._fail_vjp(frame, exc.info)
         except _Poisoned as p:
             self._fail_vjp(frame, None, p.poison)
@@ -174,12 +182,15 @@ class Session:
         except _Poisoned as p:
             self._poison(out, p.poison)
         except OpFailure as exc:
-            self._record(exc.info)
-            self._poison(out, Poison(seq, name, exc.info["message"]))
+            info = exc.info
+            info.setdefault("seq", seq)
+            info.setdefault("op", name)
+            self._record(info)
+            self._poison(out, Poison(seq, name, info["message"], info["type"]))
         except Exception as exc:
             info = self._op_error(seq, name, exc)
             self._record(info)
-            self._poison(out, Poison(seq, name, info["message"]))
+            self._poison(out, Poison(seq, name, info["message"], info["type"]))
 
     # --- handles -------------------------------------------------------------------------
     def _resolve(self, a):
@@ -200,6 +211,8 @@ class Session:
             return tuple(self._resolve(x) for x in a)
         if t is dict:
             return {k: self._resolve(v) for k, v in a.items()}
+        if t is slice:
+            return slice(self._resolve(a.start), self._resolve(a.stop), self._resolve(a.step))
         return a
 
     def _store(self, out, value, seq=None, name=None):
@@ -269,10 +282,9 @@ class Session:
             self._record(error_object("HandleError", f"handle {h} is not live in this session"))
             return None
         if type(v) is Poison:
-            if self.error is None:
-                self.error = error_object(
-                    "OpError", f"handle {h} holds no value: op '{v.op}' (seq {v.seq}) failed: "
-                    f"{v.message}", seq=v.seq, op=v.op)
+            self._record(error_object(
+                v.type, f"handle {h} holds no value: op '{v.op}' (seq {v.seq}) failed: "
+                f"{v.message}", seq=v.seq, op=v.op))
             return None
         return v
 
@@ -285,7 +297,12 @@ class Session:
         if v is None:
             return None
         raw = getval_all(v)
-        return [list(np.shape(raw)), np.result_type(raw).name, trace_level(v)]
+        try:
+            return [list(np.shape(raw)), np.result_type(raw).name, trace_level(v)]
+        except (TypeError, ValueError):
+            self._record(error_object("HandleError", f"handle {h} holds a "
+                                      f"{type(raw).__name__}, not an array"))
+            return None
 
     def _callback_body(self, frame):
         node, g = frame.gen_request.node, frame.gen_request.g
@@ -340,8 +357,9 @@ def _zeros_for(start):
 
 # --- the session's own ops: trace levels, boxes, passes, uploads, releases -------------
 def _op_array(s, seq, out, args, kwargs, frame):
-    (value,) = args
-    s._store(out, np.asarray(value) if not isinstance(value, np.ndarray) else value, seq, "array")
+    value = s._resolve(args[0])
+    s._store(out, value if isinstance(value, (np.ndarray, Box)) else np.asarray(value), seq,
+             "array")
 
 
 def _op_trace_push(s, seq, out, args, kwargs, frame):
@@ -368,8 +386,9 @@ def _op_box(s, seq, out, args, kwargs, frame):
     if trace_level(x) >= level:
         raise OpFailure(error_object("TraceError", f"value is already traced at level "
                                      f"{trace_level(x)} >= {level}", seq=seq, op="box"))
-    if isinstance(x, np.ndarray) and not np.issubdtype(x.dtype, np.inexact):
-        x = x.astype(np.float64)
+    if type(x) is not Box and not np.issubdtype(np.result_type(x), np.inexact):
+        # Integers (an inline 3 from Lua 5.3+, an int array) are differentiated as floats.
+        x = np.asarray(x, dtype=np.float64)
     s._store(out, new_box(x, level), seq, "box")
 
 
@@ -406,7 +425,7 @@ def _op_vjp(s, seq, out, args, kwargs, frame):
 
 def _op_release(s, seq, out, args, kwargs, frame):
     for h in args[0] if args else ():
-        s.handles.pop(h, None)
+        s.handles.pop(h.handle if type(h) is Ref else h, None)
 
 
 def _op_value(s, seq, out, args, kwargs, frame):
@@ -427,7 +446,8 @@ def _op_custom(s, seq, out, args, kwargs, frame):
         s.client_prims[prim_id] = prim
     result = getval_all(s._resolve(args[0]))
     inputs = [s._resolve(a) for a in args[1:]]
-    s._store(out, prim(*inputs, _result=result), seq, name)
+    user_kwargs = s._resolve(kwargs.get("kwargs") or {})
+    s._store(out, prim(*inputs, _result=result, **user_kwargs), seq, name)
 
 
 _SESSION_OPS = {

@@ -234,3 +234,44 @@ def test_private_daemon_stops_when_its_client_is_killed(tmp_path):
             return
         time.sleep(0.2)
     pytest.fail("the private daemon outlived its killed client")
+
+
+def test_message_and_array_size_limits_answer_with_limit_errors(tmp_path):
+    from conftest import Daemon
+    d = Daemon(f"ipc://{tmp_path}/small.sock", "--max-array-bytes", "800",
+               "--max-message-bytes", "4000", "--max-frames", "8")
+    try:
+        s = Session(d.address)
+        too_big_array = adproto.encode(kinds.BATCH, {"ops": [[1, "array", 1, [np.ones(101)],
+                                                               None]], "sync": True},
+                                       session=s.sid, req=50)
+        sock = raw_socket(d.address)
+        header, body = ask(sock, too_big_array)
+        assert body["error"]["type"] == "LimitError"
+        assert body["error"]["limit"] == "max_array_bytes" and header["req"] == 50
+        header, body = ask(sock, [adproto.pack_header("ping", req=51), msgpack.packb({}),
+                                  *[b"x" * 900] * 5])
+        assert body["error"]["limit"] == "max_message_bytes" and header["req"] == 51
+        header, body = ask(sock, [adproto.pack_header("ping", req=52), msgpack.packb({}),
+                                  *[b""] * 7])
+        assert body["error"]["limit"] == "max_frames"
+        sock.close()
+        # The session itself is untouched.
+        h = s.op("array", [np.ones(100)])
+        (v,), _ = s.sync(fetch=[Ref(h)])
+        assert v.sum() == 100
+        s.close()
+    finally:
+        d.stop()
+
+
+def test_wrong_version_is_a_version_error(daemon):
+    sock = raw_socket(daemon.address)
+    try:
+        header, body = ask(sock, [msgpack.packb({"v": 2, "kind": "ping", "req": 9}),
+                                  msgpack.packb({})])
+        assert body["error"]["type"] == "VersionError" and header["req"] == 9
+        header, body = ask(sock, adproto.encode("hello", {"client": "no versions"}))
+        assert body["error"]["type"] == "VersionError"
+    finally:
+        sock.close()

@@ -213,3 +213,26 @@ def test_failing_user_rule_is_reported(client):
     with pytest.raises(DaemonError):
         grad(lambda x: np.sum(broken(x)))(onp.ones(3))
     assert grad(np.cos)(0.0) == 0.0
+
+
+@primitive
+def scaled(x, factor=1.0):
+    return x * factor
+
+
+defvjp(scaled, lambda ans, x, factor=1.0: lambda g: g * factor)
+
+
+def test_primitive_keyword_arguments_reach_its_gradient(client):
+    close(grad(lambda x: np.sum(scaled(x, factor=3.0)))(onp.ones(2)), [3.0, 3.0])
+
+
+def test_gradient_of_remote_inputs_with_a_user_rule_stays_remote(client):
+    # The vjp that calls back is not followed by a fetch: the client must still serve the
+    # callback before anything later runs against its outputs.
+    x = RemoteArray(client, client.op("array", [onp.array([1.0, 2.0])]))
+    g = grad(lambda x: np.sum(cube(x)))(x)
+    assert type(g) is RemoteArray
+    h = g * 2.0
+    client.flush()
+    close(onp.asarray(h), 6 * onp.array([1.0, 4.0]))

@@ -113,3 +113,31 @@ def test_release_frees_handles():
     assert set(s.handles) == {1, 2}
     sync(s, [[3, "release", None, [[1, 2]], None]])
     assert s.handles == {}
+
+
+def test_callback_must_return_one_gradient_per_argument():
+    s = new_session()
+    (_, cb), = sync(s, traced_custom(s, [1.0]), fetch=[9])
+    (_, body, _), = s.on_callback_return({"cb": cb["cb"], "grads": []})
+    assert body["error"]["type"] == "CallbackError" and "needs 1" in body["error"]["message"]
+    assert body["error"]["seq"] == 6 and body["error"]["op"] == "vjp"
+
+
+def test_bad_handle_errors_name_the_op():
+    s = new_session()
+    (_, body, _), = sync(s, [[1, "sin", 2, [Ref(77)], None]])
+    assert body["error"]["type"] == "HandleError"
+    assert (body["error"]["seq"], body["error"]["op"]) == (1, "sin")
+
+
+def test_fetching_a_poisoned_handle_reports_the_original_error_type():
+    s = new_session()
+    sync(s, [[1, "sin", 2, [Ref(77)], None]])
+    (_, body, _), = sync(s, [], fetch=[2])
+    assert body["error"]["type"] == "HandleError" and body["errors"] == 1
+
+
+def test_integer_values_are_boxed_as_floats():
+    s = new_session()
+    sync(s, [[1, "trace.push", None, [1], None], [2, "box", 3, [3, 1], None]])
+    assert s.handles[3]._value.dtype == np.float64

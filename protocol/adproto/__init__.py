@@ -4,12 +4,12 @@ A message is a list of ZeroMQ frames: a msgpack header, a msgpack body, then the
 buffers of any arrays the body carries (see protocol/PROTOCOL.md).
 """
 from .codec import (
-    PROTOCOL_VERSION, DTYPES, Ref, encode, decode, pack_header, error_object,
+    PROTOCOL_VERSION, DTYPES, Ref, encode, decode, decode_header, pack_header, error_object,
 )
-from .errors import ProtocolError, RemoteError
+from .errors import ProtocolError, VersionError, LimitExceeded, RemoteError
 from . import kinds
 
 __all__ = [
-    "PROTOCOL_VERSION", "DTYPES", "Ref", "encode", "decode", "pack_header",
-    "error_object", "ProtocolError", "RemoteError", "kinds",
+    "PROTOCOL_VERSION", "DTYPES", "Ref", "encode", "decode", "decode_header", "pack_header",
+    "error_object", "ProtocolError", "VersionError", "LimitExceeded", "RemoteError", "kinds",
 ]

@@ -10,7 +10,7 @@ import sys
 import msgpack
 import numpy as np
 
-from .errors import ProtocolError
+from .errors import ProtocolError, VersionError, LimitExceeded
 
 PROTOCOL_VERSION = 1
 
@@ -100,11 +100,14 @@ class _Packer:
         if isinstance(obj, bool) or isinstance(obj, np.bool_):
             return bool(obj)
         if isinstance(obj, (int, np.integer)):
-            return int(obj)
+            v = int(obj)
+            if not -(1 << 63) <= v < (1 << 64):
+                raise ProtocolError(f"integer {v} does not fit in 64 bits")
+            return v
         if isinstance(obj, (float, np.floating)):
             return float(obj)
         if isinstance(obj, (complex, np.complexfloating)):
-            return msgpack.ExtType(EXT_COMPLEX, msgpack.packb([obj.real, obj.imag]))
+            return msgpack.ExtType(EXT_COMPLEX, msgpack.packb([float(obj.real), float(obj.imag)]))
         if isinstance(obj, slice):
             return msgpack.ExtType(EXT_SLICE, self.nested([obj.start, obj.stop, obj.step]))
         if obj is Ellipsis:
@@ -128,7 +131,12 @@ def pack_header(kind, **fields):
 def encode(kind, body, **header_fields):
     """Frames for one message: [header, body, *array buffers]."""
     p = _Packer()
-    body_bytes = p.packer.pack(body)
+    try:
+        body_bytes = p.packer.pack(body)
+    except (ValueError, OverflowError, RecursionError) as exc:
+        if isinstance(exc, ProtocolError):
+            raise
+        raise ProtocolError(f"cannot encode the body: {exc}") from None
     return [pack_header(kind, **header_fields), body_bytes, *p.buffers]
 
 
@@ -136,38 +144,49 @@ def _buffer_of(frame):
     return frame.buffer if hasattr(frame, "buffer") else frame
 
 
-def _array_from(buffers, payload):
+def _is_int(x):
+    return type(x) is int
+
+
+def _array_from(buffers, payload, max_array_bytes):
     try:
         index, name, shape = payload
     except (TypeError, ValueError):
         raise ProtocolError("array extension must be [frame index, dtype, shape]") from None
-    if not isinstance(index, int) or not 0 <= index < len(buffers):
+    if not _is_int(index) or not 0 <= index < len(buffers):
         raise ProtocolError(f"array refers to frame {index!r}, but the message has "
                             f"{len(buffers)} array frame(s)")
     if name not in DTYPES:
         raise ProtocolError(f"dtype {name!r} is not allowed; allowed: {sorted(DTYPES)}")
-    if not isinstance(shape, list) or not all(isinstance(n, int) and n >= 0 for n in shape):
+    if not isinstance(shape, list) or not all(_is_int(n) and n >= 0 for n in shape):
         raise ProtocolError(f"array shape {shape!r} must be a list of non-negative integers")
     dtype = np.dtype(name).newbyteorder("<")
     buf = buffers[index]
     count = 1
     for n in shape:
         count *= n
+    if max_array_bytes is not None and count * dtype.itemsize > max_array_bytes:
+        raise LimitExceeded(f"array of shape {tuple(shape)} and dtype {name} holds "
+                            f"{count * dtype.itemsize} bytes; the limit is {max_array_bytes}",
+                            limit="max_array_bytes")
     if count * dtype.itemsize != len(buf):
         raise ProtocolError(f"array frame {index} holds {len(buf)} bytes, but dtype {name} "
                             f"and shape {tuple(shape)} need {count * dtype.itemsize}")
-    arr = np.frombuffer(buf, dtype=dtype, count=count) if count else np.empty(0, dtype)
-    return arr.reshape(shape)
+    if count:
+        return np.frombuffer(buf, dtype=dtype, count=count).reshape(shape)
+    arr = np.empty(shape, dtype)
+    arr.flags.writeable = False   # like every other decoded array
+    return arr
 
 
-def decode(frames, max_depth=64):
+def decode(frames, max_depth=64, max_array_bytes=None):
     """(header, body) from the frames of one message (router identity already removed).
 
     Arrays in the body are read-only views over their frames.
     """
     if len(frames) < 2:
         raise ProtocolError(f"a message needs a header and a body frame, got {len(frames)} frame(s)")
-    header = _unpack_header(_buffer_of(frames[0]))
+    header = decode_header(frames[0])
     buffers = [memoryview(_buffer_of(f)).cast("B") for f in frames[2:]]
     depth = [0]
 
@@ -178,10 +197,13 @@ def decode(frames, max_depth=64):
                 raise ProtocolError(f"a handle must be an integer, got {h!r}")
             return Ref(h)
         if code == EXT_ARRAY:
-            return _array_from(buffers, msgpack.unpackb(data))
+            return _array_from(buffers, msgpack.unpackb(data), max_array_bytes)
         if code == EXT_COMPLEX:
-            re, im = msgpack.unpackb(data)
-            return complex(re, im)
+            parts = msgpack.unpackb(data)
+            if not (isinstance(parts, list) and len(parts) == 2 and
+                    all(type(p) in (int, float) for p in parts)):
+                raise ProtocolError("a complex extension must be [real, imag]")
+            return complex(*parts)
         if code in (EXT_TUPLE, EXT_SLICE):
             depth[0] += 1
             if depth[0] > max_depth:
@@ -213,16 +235,18 @@ def decode(frames, max_depth=64):
     return header, body
 
 
-def _unpack_header(data):
+def decode_header(frame):
+    """The header map of a message's first frame, validated."""
+    data = _buffer_of(frame)
     try:
         header = msgpack.unpackb(data, raw=False)
     except Exception as exc:
         raise ProtocolError(f"header is not valid msgpack: {exc}") from None
     if not isinstance(header, dict):
         raise ProtocolError("header must be a map")
-    if header.get("v") != PROTOCOL_VERSION:
-        raise ProtocolError(f"protocol version {header.get('v')!r} is not supported "
-                            f"(this side speaks {PROTOCOL_VERSION})")
+    if type(header.get("v")) is not int or header["v"] != PROTOCOL_VERSION:
+        raise VersionError(f"protocol version {header.get('v')!r} is not supported "
+                           f"(this side speaks {PROTOCOL_VERSION})")
     if not isinstance(header.get("kind"), str):
         raise ProtocolError("header needs a string 'kind'")
     return header

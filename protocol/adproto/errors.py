@@ -2,7 +2,29 @@
 
 
 class ProtocolError(ValueError):
-    """A message that does not follow protocol/PROTOCOL.md."""
+    """A message that does not follow protocol/PROTOCOL.md.
+
+    ``error_type`` is the error object's type on the wire; ``limit`` names the limit a
+    message went past, for LimitErrors.
+    """
+
+    error_type = "ProtocolError"
+
+    def __init__(self, message, limit=None):
+        super().__init__(message)
+        self.limit = limit
+
+
+class VersionError(ProtocolError):
+    """The peer speaks a protocol version this side does not."""
+
+    error_type = "VersionError"
+
+
+class LimitExceeded(ProtocolError):
+    """A message is larger than a configured limit allows."""
+
+    error_type = "LimitError"
 
 
 class RemoteError(RuntimeError):

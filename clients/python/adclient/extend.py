@@ -51,7 +51,6 @@ class primitive:
             ans = _proxy(session, body["ans"])
             args = [_proxy(session, a) for a in body["args"]]
             kwargs = body.get("kwargs") or {}
-            kwargs.pop("kwargs", None)
             grads = []
             for argnum in body["argnums"]:
                 maker = self.vjpmakers.get(argnum)

@@ -48,6 +48,7 @@ class Session:
         self.callbacks = {}
         self.round_trips = 0
         self.releases_sent = 0
+        self._must_sync = False
         self.locator = _user_location
         self.closed = False
         self.sid = None
@@ -87,6 +88,11 @@ class Session:
             out = None
         self._seq = seq = self._seq + 1
         self.pending.append([seq, name, out, args, kwargs])
+        if name == "vjp" and self.callbacks:
+            # This pass may call back into this process: the batch that carries it must be
+            # a sync, so that the callback is served while the client listens, and no later
+            # op can run before the pass has filled its outputs.
+            self._must_sync = True
         if self.locator is not None:
             self._origins[seq] = self.locator()
         if len(self.pending) >= FLUSH_OPS:
@@ -111,12 +117,16 @@ class Session:
         """Send pending ops without waiting for anything."""
         if self.closed or (not self.pending and not self._releases):
             return
+        if self._must_sync:
+            self.sync()
+            return
         self._check_pid()
         self._send(kinds.BATCH, {"ops": self._take_batch()})
 
     def sync(self, fetch=(), meta=()):
         """Send pending ops and wait: (values of ``fetch``, [shape, dtype, level] of ``meta``)."""
         self._check_pid()
+        self._must_sync = False
         body = self._request(kinds.BATCH, {"ops": self._take_batch(), "sync": True,
                                            "fetch": list(fetch), "meta": list(meta)})
         err = body.get("error")
