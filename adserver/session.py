@@ -14,10 +14,12 @@ import logging
 import numpy as np
 
 from adproto import Ref, error_object, kinds
-from .engine import (Box, Primitive, backward, CallbackRequest, getval_all, new_box,
+from .engine import (Box, ForwardNode, Primitive, backward, getval_all, new_box,
                      trace_level, EngineError)
 from .ops import OPS
-from .ops.numpy_ops import add as add_cotangents
+from .ops import P
+
+add_cotangents = P.add
 
 log = logging.getLogger("adserver.session")
 
@@ -389,7 +391,15 @@ def _op_box(s, seq, out, args, kwargs, frame):
     if type(x) is not Box and not np.issubdtype(np.result_type(x), np.inexact):
         # Integers (an inline 3 from Lua 5.3+, an int array) are differentiated as floats.
         x = np.asarray(x, dtype=np.float64)
-    s._store(out, new_box(x, level), seq, "box")
+    tangent = kwargs.get("tangent")
+    if tangent is not None:
+        # Forward mode: the box carries its tangent, which must be shaped like the value.
+        tangent = s._resolve(tangent)
+        if np.shape(getval_all(tangent)) != np.shape(getval_all(x)):
+            raise OpFailure(error_object(
+                "TraceError", f"tangent of shape {np.shape(getval_all(tangent))} for a value "
+                f"of shape {np.shape(getval_all(x))}", seq=seq, op="box"))
+    s._store(out, new_box(x, level, tangent), seq, "box")
 
 
 def _op_vjp(s, seq, out, args, kwargs, frame):
@@ -421,6 +431,20 @@ def _op_vjp(s, seq, out, args, kwargs, frame):
     except Exception:
         frame.gen = None
         raise
+
+
+def _op_tangent(s, seq, out, args, kwargs, frame):
+    """args: [x, level]: the forward-mode tangent of x at ``level`` (zeros if x is constant)."""
+    x, level = s._resolve(args[0]), args[1]
+    if type(x) is Box and x._level == level:
+        if type(x._node) is not ForwardNode:
+            raise OpFailure(error_object("TraceError", f"level {level} is traced in reverse "
+                                         "mode; it has no tangents", seq=seq, op="tangent"))
+        s._store(out, x._node.tangent, seq, "tangent")
+        return
+    while type(x) is Box and x._level >= level:
+        x = x._value
+    s._store(out, _zeros_for(x), seq, "tangent")
 
 
 def _op_release(s, seq, out, args, kwargs, frame):
@@ -456,6 +480,7 @@ _SESSION_OPS = {
     "trace.pop": _op_trace_pop,
     "box": _op_box,
     "vjp": _op_vjp,
+    "tangent": _op_tangent,
     "release": _op_release,
     "value": _op_value,
     "custom": _op_custom,

@@ -8,7 +8,9 @@ runs while the outer level's boxes are live, so its rules are recorded at the ou
 import numpy as np
 
 from adserver.engine import Box, backward, getval_all, new_box
-from adserver.ops.numpy_ops import add
+from adserver.ops import P
+
+add = P.add
 
 _active_level = 0
 
@@ -94,3 +96,23 @@ def elementwise_grad(fun, argnum=0):
         value, vjp_fn = _vjp_wrt(fun, args, argnum)
         return vjp_fn(np.ones(np.shape(getval_all(value)), dtype=np.float64))[0]
     return gradfun
+
+
+def jvp(fun, args, tangents):
+    """Forward mode: (value, tangent of the output) for tangents of every argument.
+
+    Every argument is a start of one forward level, each with its own tangent; the output's
+    tangent is the sum of their effects.
+    """
+    global _active_level
+    outer = _active_level
+    level = outer + 1
+    _active_level = level
+    try:
+        starts = [new_box(a, level, tangent=t) for a, t in zip(args, tangents)]
+        end = fun(*starts)
+    finally:
+        _active_level = outer
+    if type(end) is not Box or end._level != level:
+        return end, _zeros_like(end)
+    return end._value, end._node.tangent

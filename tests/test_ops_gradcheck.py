@@ -1,10 +1,13 @@
 """Registry-driven gradient checks: every op in OPS, against finite differences and autograd.
 
-For each example in tests/op_cases.py and each differentiable argument:
+For each example in tests/op_cases/ and each differentiable argument:
   * first order: the VJP with a random cotangent against central finite differences;
   * second order: the gradient of <vjp(v), u> (v, u random) against central finite
     differences of that first-order VJP, which checks that the rules are traceable and
     that their own derivatives are right;
+  * forward mode: the JVP against central differences along a random direction, the two
+    modes against each other (<jvp(u), v> == <u, vjp(v)>), and the JVP of the VJP
+    (forward over reverse) against differences;
   * autograd: the same VJP from HIPS autograd, where it has the function, to 1e-9.
 Ops with status 'zero' must give untraced answers and zero gradients; 'none' ops must
 raise NotDifferentiable. An op registered without an entry in op_cases fails the suite.
@@ -37,7 +40,15 @@ FD_RTOL = 1e-5
 ORACLE_RTOL = 1e-9
 DIFFERENTIABLE_STATUSES = ("vjp", "composite")
 
-_add, _multiply, _sum = OPS["add"], OPS["multiply"], OPS["sum"]
+_add, _multiply, _sum, _real = OPS["add"], OPS["multiply"], OPS["sum"], OPS["real"]
+
+
+def _projection(cotangents, us):
+    """Re(sum_k <ct_k, u_k>) built from registry ops, so that it can be traced."""
+    total = 0.0
+    for ct, u in zip(cotangents, us):
+        total = _add(total, _real(_sum(_multiply(ct, u))))
+    return total
 
 
 # --- parametrization ----------------------------------------------------------------------
@@ -59,8 +70,26 @@ def _rng_for(name, case, salt):
 
 # --- helpers ------------------------------------------------------------------------------
 def _diff_values(case):
-    """float64 copies of the differentiable arguments (finite differences perturb them)."""
-    return [np.array(case.args[i], dtype=np.float64) for i in case.diff]
+    """float64 (or complex128) copies of the differentiable arguments, for perturbing."""
+    return [np.array(case.args[i], dtype=np.complex128 if np.iscomplexobj(case.args[i])
+                     else np.float64) for i in case.diff]
+
+
+def _random_like(rng, value):
+    """A random array shaped like ``value``, complex if it is complex."""
+    shape = np.shape(value)
+    if np.iscomplexobj(value):
+        return rng.standard_normal(shape) + 1j * rng.standard_normal(shape)
+    return rng.standard_normal(shape)
+
+
+def _pairing(a, b):
+    """Re(sum(a * b)): the real pairing under which the two modes are adjoint.
+
+    The convention is autograd's: for real L of z = x + iy, the gradient is dL/dx - i dL/dy,
+    so a holomorphic f has VJP g * f'(z), with no conjugation anywhere.
+    """
+    return float(np.real(np.sum(np.asarray(a) * np.asarray(b))))
 
 
 def _restricted(case, op):
@@ -74,24 +103,33 @@ def _restricted(case, op):
 
 
 def _fd_gradient(scalar_fn, xs):
-    """Central-difference gradient of ``scalar_fn(*xs)`` with respect to every array in xs."""
+    """Central-difference gradient of real ``scalar_fn(*xs)`` with respect to every array.
+
+    For a complex array the gradient is dL/dx - i dL/dy (the pairing's convention).
+    """
+    def partial(k, idx, step):
+        shifted = [a.copy() for a in xs]
+        shifted[k][idx] = xs[k][idx] + step
+        up = scalar_fn(*shifted)
+        shifted[k][idx] = xs[k][idx] - step
+        return (up - scalar_fn(*shifted)) / (2 * EPS)
+
     grads = []
     for k, x in enumerate(xs):
-        g = np.zeros(x.shape)
+        g = np.zeros(x.shape, dtype=x.dtype)
         for idx in np.ndindex(x.shape):
-            shifted = [a.copy() for a in xs]
-            shifted[k][idx] = x[idx] + EPS
-            up = scalar_fn(*shifted)
-            shifted[k][idx] = x[idx] - EPS
-            down = scalar_fn(*shifted)
-            g[idx] = (up - down) / (2 * EPS)
+            g[idx] = partial(k, idx, EPS)
+            if np.iscomplexobj(x):
+                g[idx] -= 1j * partial(k, idx, 1j * EPS)
         grads.append(g)
     return grads
 
 
 def _assert_close(actual, expected, rtol, what):
     """Elementwise rtol, plus a floor scaled to the largest entry (for entries near 0)."""
-    expected = np.asarray(expected, dtype=np.float64)
+    expected = np.asarray(expected)
+    if not np.iscomplexobj(expected):
+        expected = expected.astype(np.float64)
     actual = np.asarray(actual)
     assert actual.shape == expected.shape, f"{what}: shape {actual.shape} != {expected.shape}"
     scale = max(1.0, float(np.max(np.abs(expected), initial=0.0)))
@@ -142,13 +180,13 @@ def test_first_order_matches_finite_differences(name, case):
     xs = _diff_values(case)
     rng = _rng_for(name, case, "fd1")
     out = f(*xs)
-    v = rng.standard_normal(np.shape(out))
+    v = _random_like(rng, out)
     if status_of(name) == "none":
         with pytest.raises(NotDifferentiable, match=name):
             _first_order_vjp(f, xs, v)
         return
     analytic = _first_order_vjp(f, xs, v)
-    numeric = _fd_gradient(lambda *ys: np.sum(v * f(*ys)), xs)
+    numeric = _fd_gradient(lambda *ys: _pairing(v, f(*ys)), xs)
     for pos, a, n in zip(case.diff, analytic, numeric):
         _assert_close(a, n, FD_RTOL, f"{name}: d/d arg {pos}")
 
@@ -161,20 +199,69 @@ def test_second_order_matches_finite_differences(name, case):
     f = _restricted(case, OPS[name])
     xs = _diff_values(case)
     rng = _rng_for(name, case, "fd2")
-    v = rng.standard_normal(np.shape(f(*xs)))
-    us = [rng.standard_normal(x.shape) for x in xs]
+    v = _random_like(rng, f(*xs))
+    us = [_random_like(rng, x) for x in xs]
 
     def projected_vjp(*ys):
         # Built from registry primitives so that, on boxes, it is traced at the outer level.
-        total = 0.0
-        for ct, u in zip(_first_order_vjp(f, ys, v), us):
-            total = _add(total, _sum(_multiply(ct, u)))
-        return total
+        return _projection(_first_order_vjp(f, ys, v), us)
 
     analytic = _first_order_vjp(projected_vjp, xs, np.float64(1.0))
     numeric = _fd_gradient(lambda *ys: float(projected_vjp(*ys)), xs)
     for pos, a, n in zip(case.diff, analytic, numeric):
         _assert_close(a, n, FD_RTOL, f"{name}: second order, d/d arg {pos}")
+
+
+# --- forward mode -------------------------------------------------------------------------
+def _directional_fd(f, xs, us):
+    up = f(*[x + EPS * u for x, u in zip(xs, us)])
+    down = f(*[x - EPS * u for x, u in zip(xs, us)])
+    return (np.asarray(up) - np.asarray(down)) / (2 * EPS)
+
+
+@pytest.mark.parametrize("name,case", _params(DIFFERENTIABLE_STATUSES))
+def test_forward_matches_finite_differences(name, case):
+    f = _restricted(case, OPS[name])
+    xs = _diff_values(case)
+    rng = _rng_for(name, case, "jvp")
+    us = [_random_like(rng, x) for x in xs]
+    _, tangent = H.jvp(f, xs, us)
+    _assert_close(tangent, _directional_fd(f, xs, us), FD_RTOL, f"{name}: JVP")
+
+
+@pytest.mark.parametrize("name,case", _params(DIFFERENTIABLE_STATUSES))
+def test_forward_agrees_with_reverse(name, case):
+    """<jvp(u), v> == <u, vjp(v)>: the two modes are adjoint to each other."""
+    f = _restricted(case, OPS[name])
+    xs = _diff_values(case)
+    rng = _rng_for(name, case, "adjoint")
+    us = [_random_like(rng, x) for x in xs]
+    out, tangent = H.jvp(f, xs, us)
+    v = _random_like(rng, out)
+    forward = _pairing(v, tangent)
+    reverse = sum(_pairing(u, ct) for u, ct in zip(us, _first_order_vjp(f, xs, v)))
+    np.testing.assert_allclose(forward, reverse, rtol=1e-9, atol=1e-12,
+                               err_msg=f"{name}: <jvp(u), v> != <u, vjp(v)>")
+
+
+@pytest.mark.parametrize("name,case", _params(DIFFERENTIABLE_STATUSES))
+def test_forward_over_reverse_matches_finite_differences(name, case):
+    """The JVP of the VJP: forward rules of every op the reverse rules are made of."""
+    if not case.second_order:
+        pytest.skip("first derivative jumps at this point (ties); first order only")
+    f = _restricted(case, OPS[name])
+    xs = _diff_values(case)
+    rng = _rng_for(name, case, "fwd-rev")
+    v = _random_like(rng, f(*xs))
+    us = [_random_like(rng, x) for x in xs]
+    ws = [_random_like(rng, x) for x in xs]
+
+    def projected_vjp(*ys):
+        return _projection(_first_order_vjp(f, ys, v), us)
+
+    _, tangent = H.jvp(projected_vjp, xs, ws)
+    numeric = _directional_fd(lambda *ys: float(projected_vjp(*ys)), xs, ws)
+    _assert_close(tangent, numeric, FD_RTOL, f"{name}: forward over reverse")
 
 
 # --- autograd as a second oracle ----------------------------------------------------------

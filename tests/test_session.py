@@ -141,3 +141,30 @@ def test_integer_values_are_boxed_as_floats():
     s = new_session()
     sync(s, [[1, "trace.push", None, [1], None], [2, "box", 3, [3, 1], None]])
     assert s.handles[3]._value.dtype == np.float64
+
+
+def test_forward_mode_through_the_session():
+    s = new_session()
+    (_, body, _), = sync(s, [
+        [1, "trace.push", None, [1], None],
+        [2, "box", 2, [np.array([0.5, 1.0]), 1], {"tangent": np.array([1.0, 2.0])}],
+        [3, "sin", 3, [Ref(2)], None],
+        [4, "multiply", 4, [Ref(3), Ref(3)], None],
+        [5, "trace.pop", None, [1], None],
+        [6, "tangent", 5, [Ref(4), 1], None],
+        [7, "value", 6, [Ref(4), 1], None],
+    ], fetch=[5, 6])
+    assert body["error"] is None
+    x, t = np.array([0.5, 1.0]), np.array([1.0, 2.0])
+    np.testing.assert_allclose(body["values"][0], 2 * np.sin(x) * np.cos(x) * t)
+    np.testing.assert_allclose(body["values"][1], np.sin(x) ** 2)
+
+
+def test_tangent_of_a_reverse_level_is_an_error():
+    s = new_session()
+    (_, body, _), = sync(s, [
+        [1, "trace.push", None, [1], None],
+        [2, "box", 2, [np.ones(2), 1], None],
+        [3, "tangent", 3, [Ref(2), 1], None],
+    ])
+    assert body["error"]["type"] == "TraceError" and "reverse mode" in body["error"]["message"]

@@ -3,11 +3,12 @@
 Nothing here does I/O. A backward pass is a generator so that the session can suspend
 it while a client computes a gradient it defined itself.
 """
-from .tracer import Box, Node, Primitive, getval, getval_all, new_box, trace_level
+from .tracer import (Box, Node, ForwardNode, Primitive, getval, getval_all, new_box,
+                     trace_level)
 from .backward import backward, CallbackRequest
 from .errors import EngineError, NotDifferentiable
 
 __all__ = [
-    "Box", "Node", "Primitive", "getval", "getval_all", "new_box", "trace_level",
+    "Box", "Node", "ForwardNode", "Primitive", "getval", "getval_all", "new_box", "trace_level",
     "backward", "CallbackRequest", "EngineError", "NotDifferentiable",
 ]

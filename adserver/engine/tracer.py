@@ -30,6 +30,20 @@ class Node:
         self.kwargs = kwargs
 
 
+class ForwardNode:
+    """A value traced in forward mode: its tangent travels with it.
+
+    A level is either forward or reverse: all of its boxes come from one start, so the first
+    boxed argument of a call tells which kind of node the answer gets.
+    """
+
+    __slots__ = ("tangent",)
+    parents = ()
+
+    def __init__(self, tangent):
+        self.tangent = tangent
+
+
 class Box:
     """A value being traced at one level. Arithmetic operators are attached by adserver.ops."""
 
@@ -82,24 +96,32 @@ def trace_level(x):
     return x._level if type(x) is Box else 0
 
 
-def new_box(value, level):
-    """A fresh start box: traced at ``level``, with a node that has no parents."""
+def new_box(value, level, tangent=None):
+    """A fresh start box at ``level``: reverse mode, or forward mode when given a tangent."""
+    if tangent is not None:
+        return Box(value, level, ForwardNode(tangent))
     return Box(value, level, Node(None, (), (), value, (), {}))
 
 
 class Primitive:
     """One op of the vocabulary: a raw numpy-level function and its gradient rules.
 
-    ``vjps[i]`` is the rule for argument i: ``rule(g, ans, *args, **kwargs)`` returns the
-    cotangent for that argument, written with primitives so that it can itself be traced.
+    ``vjps[i]`` is the reverse rule for argument i: ``rule(g, ans, *args, **kwargs)`` returns
+    the cotangent for that argument. ``jvps[i]`` is the forward rule: ``rule(t, ans, *args,
+    **kwargs)`` returns the output's tangent due to tangent ``t`` of argument i. Both are
+    written with primitives so that they can themselves be traced.
     """
 
-    __slots__ = ("name", "fun", "vjps", "status", "client", "__weakref__")
+    __slots__ = ("name", "fun", "vjps", "jvps", "status", "client", "__weakref__")
+
+    #: sums two tangents; set by adserver.ops to its add primitive (the engine has no ops)
+    add = None
 
     def __init__(self, name, fun, status=DIFFERENTIABLE, client=None):
         self.name = name
         self.fun = fun
         self.vjps = {}
+        self.jvps = {}
         self.status = status
         self.client = client  # set for primitives whose rules live in a client
 
@@ -108,6 +130,25 @@ class Primitive:
         for i, rule in zip(argnums or range(len(rules)), rules):
             if rule is not None:
                 self.vjps[i] = rule
+        return self
+
+    def defjvp(self, *rules, argnums=None):
+        """Forward rules for arguments 0, 1, ... in order (or for ``argnums``)."""
+        for i, rule in zip(argnums or range(len(rules)), rules):
+            if rule is not None:
+                self.jvps[i] = rule
+        return self
+
+    def def_linear(self, *argnums):
+        """The op is linear in each of these arguments: its tangent is the op applied to t."""
+        def linear_rule(i):
+            def rule(t, ans, *args, **kwargs):
+                args = list(args)
+                args[i] = t
+                return self(*args, **kwargs)
+            return rule
+        for i in argnums:
+            self.jvps[i] = linear_rule(i)
         return self
 
     def __call__(self, *args, **kwargs):
@@ -128,6 +169,12 @@ class Primitive:
                 parents.append(a._node)
                 argvals[i] = a._value
         ans = self(*argvals, **kwargs)
+        if type(parents[0]) is ForwardNode:
+            tangent = None
+            for i, parent in zip(argnums, parents):
+                t = self.jvp(i, parent.tangent, ans, argvals, kwargs)
+                tangent = t if tangent is None else Primitive.add(tangent, t)
+            return Box(ans, top, ForwardNode(tangent))
         node = Node(self, tuple(parents), tuple(argnums), ans, tuple(argvals), kwargs)
         return Box(ans, top, node)
 
@@ -140,6 +187,19 @@ class Primitive:
             raise NotDifferentiable(
                 f"op '{self.name}' has no gradient with respect to argument {argnum}")
         return rule(g, node.ans, *node.args, **node.kwargs)
+
+    def jvp(self, argnum, t, ans, args, kwargs):
+        rule = self.jvps.get(argnum)
+        if rule is None:
+            if self.client is not None:
+                raise NotDifferentiable(
+                    f"'{self.name}' is defined in the client and has no forward-mode rule")
+            if self.status == NOT_DIFFERENTIABLE:
+                raise NotDifferentiable(
+                    f"op '{self.name}' is not differentiable (asked for argument {argnum})")
+            raise NotDifferentiable(f"op '{self.name}' has no forward-mode rule (JVP) for "
+                                    f"argument {argnum}")
+        return rule(t, ans, *args, **kwargs)
 
     def __repr__(self):
         return f"<primitive {self.name}>"

@@ -20,7 +20,7 @@ import time
 import zmq
 
 import adproto
-from adproto import kinds, Ref
+from adproto import kinds
 from .errors import DaemonError, SessionLost
 
 FLUSH_OPS = 2000   # send a batch once this many ops are pending, without waiting
