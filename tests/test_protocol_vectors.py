@@ -197,15 +197,6 @@ def test_generator_is_deterministic_and_the_stored_vectors_are_current(tmp_path)
             f"{p.name} is stale: run python protocol/vectors/make_vectors.py"
 
 
-def test_spec_op_table_is_the_registry():
-    gen = _load_generator()
-    text = SPEC.read_text(encoding="utf-8")
-    begin = text.index(gen.OP_TABLE_BEGIN) + len(gen.OP_TABLE_BEGIN)
-    table = text[begin:text.index(gen.OP_TABLE_END)].strip()
-    assert table == gen.op_table(), \
-        "PROTOCOL.md's op table is stale: run python protocol/vectors/make_vectors.py --spec"
-
-
 def test_spec_names_every_vector():
     text = SPEC.read_text(encoding="utf-8")
     for p in VECTORS:

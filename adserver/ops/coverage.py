@@ -51,6 +51,23 @@ def _autograd_tables():
     return table
 
 
+def computes(name):
+    """What an op computes: its numpy or scipy function, an alias, or 'composite'."""
+    op = OPS[name]
+    if not isinstance(op, Primitive):
+        return "built from other ops"
+    if op.name != name:
+        return f"same op as `{op.name}`"
+    module = getattr(op.fun, "__module__", None) or ""
+    fname = getattr(op.fun, "__name__", "")
+    if type(op.fun).__name__ == "ufunc" or module.split(".")[0] == "numpy":
+        return f"`numpy.{fname}`"
+    if module.split(".")[0] == "scipy":
+        return f"`{module.split('._')[0]}.{fname}`"
+    doc = (op.fun.__doc__ or "").strip().splitlines()
+    return doc[0] if doc else "see the family module"
+
+
 def rows():
     """(name, status, vjp, jvp, second order) for every op, sorted by name."""
     out = []
@@ -107,10 +124,11 @@ def render():
     for key, value in ours.items():
         lines.append(f"| {key} | {value} |" + (f" {theirs_counts[key]} |" if theirs else ""))
     lines += ["", "## Ops", "",
-              "| op | status | VJP | JVP | second order |" + (" in autograd |" if theirs else ""),
-              "|---|---|---|---|---|" + ("---|" if theirs else "")]
+              "| op | computes | status | VJP | JVP | second order |" +
+              (" in autograd |" if theirs else ""),
+              "|---|---|---|---|---|---|" + ("---|" if theirs else "")]
     for name, status, vjp, jvp, second in table:
-        row = f"| `{name}` | {status} | {vjp} | {jvp} | {second} |"
+        row = f"| `{name}` | {computes(name)} | {status} | {vjp} | {jvp} | {second} |"
         if theirs:
             v, j, _ = theirs.get(name, (False, False, None))
             row += " " + ("VJP+JVP" if v and j else "VJP" if v else "JVP" if j else "-") + " |"

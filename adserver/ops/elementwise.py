@@ -55,7 +55,12 @@ real = defop("real", np.real).def_linear(0)
 real.defvjp(lambda g, ans, x: P.astype(g, dtype_of(x)) if np.iscomplexobj(getval_all(x))
             else g)
 
-astype = defop("astype", lambda x, dtype: np.asarray(x).astype(dtype)).def_linear(0)
+def _astype(x, dtype):
+    """`x.astype(dtype)`"""
+    return np.asarray(x).astype(dtype)
+
+
+astype = defop("astype", _astype).def_linear(0)
 # unbroadcast also takes the real part of a complex cotangent for a real input
 astype.defvjp(lambda g, ans, x, dtype: P.astype(unbroadcast(x, g), dtype_of(x)))
 

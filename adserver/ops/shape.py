@@ -47,11 +47,17 @@ def swapaxes(x, a, b):
 defcomposite("swapaxes", swapaxes)
 
 # --- indexing: getitem's adjoint scatters back, adding where an index repeats -------------
-getitem = defop("getitem", lambda x, index: x[index]).def_linear(0)
+def _getitem(x, index):
+    """`x[index]`: basic, integer-array and boolean indexing"""
+    return x[index]
+
+
+getitem = defop("getitem", _getitem).def_linear(0)
 getitem.defvjp(lambda g, ans, x, index: P.untake(g, index, shape_of(x)))
 
 
 def _untake(g, index, shape):
+    """zeros of `shape` with `g` added at `index` (the adjoint of `getitem`)"""
     out = np.zeros(shape, dtype=np.result_type(g))
     np.add.at(out, index, g)
     return out
@@ -61,8 +67,12 @@ untake = defop("untake", _untake).def_linear(0)
 untake.defvjp(lambda g, ans, x, index, shape: P.getitem(g, index))
 
 # --- joining --------------------------------------------------------------------------------
-concatenate_args = defop("concatenate_args",
-                         lambda axis, *arrays: np.concatenate(arrays, axis=axis))
+def _concatenate_args(axis, *arrays):
+    """`numpy.concatenate(arrays, axis)`, with the arrays as separate arguments"""
+    return np.concatenate(arrays, axis=axis)
+
+
+concatenate_args = defop("concatenate_args", _concatenate_args)
 defcomposite("concatenate", lambda arrays, axis=0: concatenate_args(axis, *arrays))
 
 
