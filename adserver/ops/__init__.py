@@ -1,13 +1,24 @@
 """The primitive table: stable string names -> Primitive (forward function and rules).
 
 ``OPS`` maps every wire name to the callable the session invokes; ``P`` holds the same
-ops by Python name, for rules. Importing this package fills both, one family module at a
-time; each module holds a family of ops and their VJP (reverse) and JVP (forward) rules.
+ops by Python name, for rules. Importing this package fills both by importing every
+family module in it (each holds a family of ops with their VJP and JVP rules); a new
+family is a new module here, and its cases a new module in tests/op_cases.
 """
+import importlib
+import pkgutil
+
 from ..engine.tracer import Primitive
 from .registry import OPS, P, defop, defcomposite, status_of, has_jvp
-from . import elementwise, reductions, shape, contractions  # noqa: F401  (register)
-from . import box_operators  # noqa: F401  (gives Box its arithmetic operators)
+
+# Modules that hold machinery rather than ops.
+_NOT_FAMILIES = {"registry", "base", "coverage", "box_operators"}
+
+for _info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+    if _info.name not in _NOT_FAMILIES:
+        importlib.import_module(f"{__name__}.{_info.name}")
+
+from . import box_operators  # noqa: E402,F401  (gives Box its arithmetic operators)
 
 # The engine sums forward-mode tangents with the add op.
 Primitive.add = P.add
