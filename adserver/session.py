@@ -18,8 +18,9 @@ from .engine import (Box, ForwardNode, Primitive, backward, getval_all, new_box,
                      trace_level, EngineError)
 from .ops import OPS
 from .ops import P
+from .engine.tuples import accumulate, tuple_item, is_tuple_value
 
-add_cotangents = P.add
+add_cotangents = accumulate(P.add)
 
 log = logging.getLogger("adserver.session")
 
@@ -221,6 +222,9 @@ class Session:
         if out is None:
             return
         if isinstance(out, list):
+            if type(value) is Box and is_tuple_value(value):
+                # A traced tuple answer: each handle gets its element, traced through it.
+                value = [tuple_item(value, i) for i in range(len(getval_all(value)))]
             if not isinstance(value, (tuple, list)) or len(value) != len(out):
                 raise OpFailure(error_object("ProtocolError", f"op gives {_count(value)} "
                                              f"result(s) but names {len(out)} handle(s)",

@@ -8,9 +8,10 @@ runs while the outer level's boxes are live, so its rules are recorded at the ou
 import numpy as np
 
 from adserver.engine import Box, backward, getval_all, new_box
+from adserver.engine.tuples import accumulate
 from adserver.ops import P
 
-add = P.add
+add = accumulate(P.add)
 
 _active_level = 0
 
@@ -29,6 +30,15 @@ def _zeros_like(x):
 
 def _run_backward(end, level, starts, g):
     """Drive the engine's backward generator to completion; return one cotangent per start."""
+    if isinstance(end, (tuple, list)):
+        # Several outputs (a composite returning a tuple): the VJP is the sum of each
+        # output's VJP with its own part of the cotangent.
+        total = None
+        for part, gpart in zip(end, g):
+            cts = _run_backward(part, level, starts, gpart)
+            total = cts if total is None else [add(a, b) for a, b in zip(total, cts)]
+        # (No outputs at all, e.g. the shape of a 0-d array: nothing depends on the starts.)
+        return total if total is not None else [_zeros_like(s._value) for s in starts]
     # An end that is not a box of this level does not depend on the starts at all.
     if type(end) is not Box or end._level != level:
         return [_zeros_like(s._value) for s in starts]
@@ -65,9 +75,23 @@ def vjp(fun, *args):
     def vjp_fn(g):
         return tuple(_run_backward(end, level, starts, g))
 
-    # Strip only this level: the value may still be a box of an outer level.
-    value = end._value if type(end) is Box and end._level == level else end
-    return value, vjp_fn
+    return _strip(end, level), vjp_fn
+
+
+def _strip(end, level):
+    """The traced output without this level's boxes (it may keep boxes of outer levels)."""
+    if isinstance(end, (tuple, list)):
+        return type(end)(_strip(e, level) for e in end)
+    return end._value if type(end) is Box and end._level == level else end
+
+
+def _tangent(end, level):
+    """The forward-mode tangent of an output (a tuple of them for several outputs)."""
+    if isinstance(end, (tuple, list)):
+        return tuple(_tangent(e, level) for e in end)
+    if type(end) is not Box or end._level != level:
+        return _zeros_like(end)
+    return end._node.tangent
 
 
 def _vjp_wrt(fun, args, argnum):
@@ -113,6 +137,4 @@ def jvp(fun, args, tangents):
         end = fun(*starts)
     finally:
         _active_level = outer
-    if type(end) is not Box or end._level != level:
-        return end, _zeros_like(end)
-    return end._value, end._node.tangent
+    return _strip(end, level), _tangent(end, level)

@@ -76,7 +76,9 @@ def _diff_values(case):
 
 
 def _random_like(rng, value):
-    """A random array shaped like ``value``, complex if it is complex."""
+    """A random array shaped like ``value``, complex if it is complex (a tuple for a tuple)."""
+    if isinstance(value, (tuple, list)):
+        return tuple(_random_like(rng, v) for v in value)
     shape = np.shape(value)
     if np.iscomplexobj(value):
         return rng.standard_normal(shape) + 1j * rng.standard_normal(shape)
@@ -87,8 +89,11 @@ def _pairing(a, b):
     """Re(sum(a * b)): the real pairing under which the two modes are adjoint.
 
     The convention is autograd's: for real L of z = x + iy, the gradient is dL/dx - i dL/dy,
-    so a holomorphic f has VJP g * f'(z), with no conjugation anywhere.
+    so a holomorphic f has VJP g * f'(z), with no conjugation anywhere. Ops with several
+    outputs pair output by output.
     """
+    if isinstance(a, (tuple, list)):
+        return sum(_pairing(x, y) for x, y in zip(a, b))
     return float(np.real(np.sum(np.asarray(a) * np.asarray(b))))
 
 
@@ -127,6 +132,11 @@ def _fd_gradient(scalar_fn, xs):
 
 def _assert_close(actual, expected, rtol, what):
     """Elementwise rtol, plus a floor scaled to the largest entry (for entries near 0)."""
+    if isinstance(expected, (tuple, list)):
+        assert isinstance(actual, (tuple, list)) and len(actual) == len(expected), what
+        for k, (a, e) in enumerate(zip(actual, expected)):
+            _assert_close(a, e, rtol, f"{what}, output {k}")
+        return
     expected = np.asarray(expected)
     if not np.iscomplexobj(expected):
         expected = expected.astype(np.float64)
@@ -216,6 +226,8 @@ def test_second_order_matches_finite_differences(name, case):
 def _directional_fd(f, xs, us):
     up = f(*[x + EPS * u for x, u in zip(xs, us)])
     down = f(*[x - EPS * u for x, u in zip(xs, us)])
+    if isinstance(up, (tuple, list)):
+        return tuple((np.asarray(a) - np.asarray(b)) / (2 * EPS) for a, b in zip(up, down))
     return (np.asarray(up) - np.asarray(down)) / (2 * EPS)
 
 
@@ -411,3 +423,48 @@ def test_six_elementwise_derivatives_of_tanh_match_autograd():
         # Purely elementwise relative: the tails near +-7 are tiny and must match too.
         np.testing.assert_allclose(ours(x), theirs(x), rtol=ORACLE_RTOL, atol=0,
                                    err_msg=f"tanh derivative {order}")
+
+
+# --- tuple-valued primitives ------------------------------------------------------------------
+def _make_pair():
+    """A test-only primitive with two outputs: (x * y, sin(x))."""
+    pair = Primitive("test.pair", lambda x, y: (x * y, np.sin(x)))
+
+    def vjp_x(g, ans, x, y):
+        g_prod, g_sin = g
+        total = 0.0
+        if g_prod is not None:
+            total = total + g_prod * y
+        if g_sin is not None:
+            total = total + g_sin * OPS["cos"](x)
+        return total
+
+    pair.defvjp(vjp_x, lambda g, ans, x, y: OPS["zeros_like"](y) if g[0] is None
+                else g[0] * x)
+    pair.defjvp(lambda t, ans, x, y: (t * y, t * OPS["cos"](x)),
+                lambda t, ans, x, y: (t * x, OPS["zeros_like"](ans[1])))
+    return pair
+
+
+def test_tuple_valued_primitive_in_both_modes_and_second_order():
+    from adserver.engine.tuples import tuple_item
+    pair = _make_pair()
+    x, y = np.array([0.3, -0.8]), np.array([1.5, 2.0])
+
+    def f(x, y):
+        prod, s = tuple_item(pair(x, y), 0), tuple_item(pair(x, y), 1)
+        return _sum(_multiply(prod, s))
+
+    expected_gx = y * np.sin(x) + x * y * np.cos(x)
+    gx, gy = H.vjp(f, x, y)[1](np.float64(1.0))
+    np.testing.assert_allclose(gx, expected_gx)
+    np.testing.assert_allclose(gy, x * np.sin(x))
+    # One output unused: its cotangent arrives as None.
+    g_only_sin = H.grad(lambda x: _sum(tuple_item(pair(x, y), 1)))(x)
+    np.testing.assert_allclose(g_only_sin, np.cos(x))
+    # Forward mode (the directional derivative along x's ones), and second order.
+    _, t = H.jvp(f, [x, y], [np.ones(2), np.zeros(2)])
+    np.testing.assert_allclose(t, np.sum(expected_gx))
+    hess_diag = H.elementwise_grad(H.grad(f))(x, y)
+    fd = (H.grad(f)(x + 1e-6, y) - H.grad(f)(x - 1e-6, y)) / 2e-6
+    np.testing.assert_allclose(hess_diag, fd, rtol=1e-5)

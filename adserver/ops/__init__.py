@@ -9,6 +9,7 @@ import importlib
 import pkgutil
 
 from ..engine.tracer import Primitive
+from ..engine.tuples import accumulate
 from .registry import OPS, P, defop, defcomposite, status_of, has_jvp
 
 # Modules that hold machinery rather than ops.
@@ -20,7 +21,7 @@ for _info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
 
 from . import box_operators  # noqa: E402,F401  (gives Box its arithmetic operators)
 
-# The engine sums forward-mode tangents with the add op.
-Primitive.add = P.add
+# The engine sums forward-mode tangents with the add op (tuples element by element).
+Primitive.add = accumulate(P.add)
 
 __all__ = ["OPS", "P", "defop", "defcomposite", "status_of", "has_jvp"]
