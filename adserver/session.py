@@ -224,7 +224,7 @@ class Session:
         if isinstance(out, list):
             if type(value) is Box and is_tuple_value(value):
                 # A traced tuple answer: each handle gets its element, traced through it.
-                value = [tuple_item(value, i) for i in range(len(getval_all(value)))]
+                value = [_element(value, i) for i in range(len(getval_all(value)))]
             if not isinstance(value, (tuple, list)) or len(value) != len(out):
                 raise OpFailure(error_object("ProtocolError", f"op gives {_count(value)} "
                                              f"result(s) but names {len(out)} handle(s)",
@@ -303,6 +303,9 @@ class Session:
         if v is None:
             return None
         raw = getval_all(v)
+        if isinstance(raw, (tuple, list)):
+            # Several results in one handle (eigh, split): the client unpacks them by index.
+            return [[len(raw)], "tuple", trace_level(v)]
         try:
             return [list(np.shape(raw)), np.result_type(raw).name, trace_level(v)]
         except (TypeError, ValueError):
@@ -451,6 +454,22 @@ def _op_tangent(s, seq, out, args, kwargs, frame):
     s._store(out, _zeros_for(x), seq, "tangent")
 
 
+def _element(value, i):
+    """Element i of a handle that holds several results (a tuple answer, or a list)."""
+    if type(value) is Box and is_tuple_value(value):
+        return tuple_item(value, i)
+    return value[i]
+
+
+def _op_getitem(s, seq, out, args, kwargs, frame):
+    """numpy indexing; on a handle holding several results, picks one of them."""
+    x = s._resolve(args[0])
+    if isinstance(getval_all(x), (tuple, list)):
+        s._store(out, _element(x, args[1]), seq, "getitem")
+    else:
+        s._store(out, OPS["getitem"](x, s._resolve(args[1])), seq, "getitem")
+
+
 def _op_release(s, seq, out, args, kwargs, frame):
     for h in args[0] if args else ():
         s.handles.pop(h.handle if type(h) is Ref else h, None)
@@ -488,5 +507,6 @@ _SESSION_OPS = {
     "release": _op_release,
     "value": _op_value,
     "custom": _op_custom,
+    "getitem": _op_getitem,
 }
 SESSION_OP_NAMES = frozenset(_SESSION_OPS)

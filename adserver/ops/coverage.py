@@ -1,6 +1,11 @@
-"""The coverage table: every registered op with its reverse, forward and second-order status.
+"""Reports generated from the registry.
 
-    python -m adserver.ops.coverage > docs/OPS.md
+    python -m adserver.ops.coverage > docs/OPS.md                       # the coverage table
+    python -m adserver.ops.coverage --vocabulary > protocol/adproto/vocabulary.py
+
+The coverage table lists every registered op with its reverse, forward and second-order
+status. The vocabulary is what clients need to know of the op names: which exist, and
+which never return traced values.
 
 Second order holds wherever the first-order rules exist, because every rule is written
 with registry ops (the gradient checker verifies it op by op). When HIPS autograd is
@@ -136,5 +141,23 @@ def render():
     return "\n".join(lines) + "\n"
 
 
+def render_vocabulary():
+    """Python source for adproto.vocabulary: every op name with its gradient status."""
+    lines = [
+        '"""The daemon\'s op vocabulary: every op name, with its gradient status.',
+        "",
+        "Generated from the registry by `python -m adserver.ops.coverage --vocabulary`; do not",
+        "edit. Clients build their numpy and scipy wrappers from it, and use the statuses to",
+        "know, without asking, that an op's result is never traced ('zero').",
+        '"""',
+        "",
+        "OPS = {",
+    ]
+    lines += [f"    {name!r}: {status_of(name)!r}," for name in sorted(OPS)]
+    lines += ["}", "", "ZERO_GRADIENT = frozenset(name for name, status in OPS.items() "
+              "if status == 'zero')", ""]
+    return "\n".join(lines)
+
+
 if __name__ == "__main__":
-    sys.stdout.write(render())
+    sys.stdout.write(render_vocabulary() if "--vocabulary" in sys.argv[1:] else render())

@@ -13,6 +13,7 @@ import sys
 
 import numpy as np
 
+from adproto import vocabulary
 from adclient.session import Session
 from . import torchprint
 
@@ -126,6 +127,10 @@ class Bridge:
     def tostring(self, handle, dtype):
         (value,), _ = self.session.sync(fetch=[handle])
         return torchprint.format_tensor(value, TYPENAMES.get(dtype, "torch.DoubleTensor"))
+
+    def zero_gradient_ops(self):
+        """The ops whose results are never traced, as a Lua set."""
+        return self.host.lua.table_from({name: True for name in vocabulary.ZERO_GRADIENT})
 
     @staticmethod
     def format_number(x):

@@ -6,7 +6,7 @@ is not known yet) waits for the daemon.
 """
 import numpy as np
 
-from . import optable
+from adproto import vocabulary
 
 
 class RemoteArray:
@@ -102,14 +102,14 @@ class RemoteArray:
 
     # --- numpy interoperation ----------------------------------------------------------------
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
-        name = optable.UFUNC_OPS.get(ufunc.__name__)
-        if method != "__call__" or name is None or kwargs.get("out") is not None:
+        name = ufunc.__name__
+        if method != "__call__" or name not in vocabulary.OPS or kwargs.get("out") is not None:
             raise TypeError(f"numpy.{ufunc.__name__}.{method} is not supported on a "
                             "RemoteArray; use adclient.numpy")
         return call(name, inputs, kwargs or None)
 
     def __array_function__(self, func, types, args, kwargs):
-        from .numpy import wrapped
+        from .namespaces import wrapped
         f = wrapped.get(func.__name__)
         if f is None:
             raise TypeError(f"numpy.{func.__name__} is not supported on a RemoteArray yet; "
@@ -195,6 +195,17 @@ def _levels(args):
     return top
 
 
+def has_remote(args):
+    """Whether a RemoteArray is among ``args`` (looking inside lists and tuples)."""
+    for a in args:
+        t = type(a)
+        if t is RemoteArray:
+            return True
+        if (t is list or t is tuple) and has_remote(a):
+            return True
+    return False
+
+
 def _session_of(args):
     for a in args:
         t = type(a)
@@ -210,6 +221,6 @@ def _session_of(args):
 def call(name, args, kwargs=None):
     """Queue op ``name`` on the daemon and return its result as a RemoteArray."""
     session = _session_of(args)
-    level = 0 if name in optable.ZERO_GRADIENT else _levels(args)
+    level = 0 if name in vocabulary.ZERO_GRADIENT else _levels(args)
     handle = session.op(name, list(args), kwargs)
     return RemoteArray(session, handle, level)

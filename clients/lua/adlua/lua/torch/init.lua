@@ -62,12 +62,8 @@ local DTYPE = {}
 for dtype, name in pairs(TYPENAME) do if dtype ~= 'bool' then DTYPE[name] = dtype end end
 local FLOAT_RANK = {float64 = 3, float32 = 2}
 
--- ops whose results are never traced (so their level is 0); the daemon declares the same
-local ZERO_GRAD = {
-  floor = true, ceil = true, sign = true, equal = true, not_equal = true, less = true,
-  less_equal = true, greater = true, greater_equal = true, zeros_like = true,
-  ones_like = true, argmax = true, argmin = true,
-}
+-- ops whose results are never traced (so their level is 0): the daemon's vocabulary says
+local ZERO_GRAD = B.zero_gradient_ops()
 
 ------------------------------------------------------------------------------------------
 -- making tensors

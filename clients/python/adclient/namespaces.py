@@ -1,0 +1,68 @@
+"""adclient.numpy and adclient.scipy, built from the daemon's op vocabulary.
+
+Every op named in adproto.vocabulary under a numpy or scipy path becomes a function here:
+called on plain values it is numpy's (or scipy's) own function, run locally; called with
+a RemoteArray among its arguments it becomes one op on the daemon. A name the vocabulary
+does not know falls through to numpy or scipy itself.
+"""
+import importlib
+from types import SimpleNamespace
+
+from adproto import vocabulary
+from .proxy import call, has_remote
+
+#: numpy/scipy function name (as the user calls it) -> its wrapper, for __array_function__
+wrapped = {}
+
+
+def _local(path):
+    """numpy's or scipy's function at a dotted path such as 'linalg.solve', or None."""
+    root = "scipy" if path.startswith("scipy.") else "numpy"
+    parts = path.split(".")[1:] if root == "scipy" else path.split(".")
+    module = importlib.import_module(root)
+    obj = module
+    for i, part in enumerate(parts):
+        if not hasattr(obj, part):
+            try:  # a submodule not imported yet (scipy.special, numpy.linalg)
+                obj = importlib.import_module(".".join([root, *parts[:i + 1]]))
+                continue
+            except ImportError:
+                return None
+        obj = getattr(obj, part)
+    return obj if callable(obj) else None
+
+
+def wrapper(op_name, local):
+    def f(*args, **kwargs):
+        if has_remote(args) or has_remote(kwargs.values()):
+            return call(op_name, args, kwargs or None)
+        return local(*args, **kwargs)
+
+    name = op_name.rsplit(".", 1)[-1]
+    f.__name__ = f.__qualname__ = name
+    f.__doc__ = (f"{local.__module__ or ''}.{getattr(local, '__name__', name)}; runs on "
+                 "the daemon when an argument is a RemoteArray.\n\n" + (local.__doc__ or ""))
+    return f
+
+
+def populate(namespace, prefix):
+    """Wrap every vocabulary op under ``prefix`` ('' for numpy's top level, 'linalg.',
+    'scipy.special.', ...) into the dict ``namespace``; dotted rests ('norm.logpdf') become
+    attribute namespaces ('norm')."""
+    for op_name in vocabulary.OPS:
+        if not op_name.startswith(prefix):
+            continue
+        rest = op_name[len(prefix):]
+        if not prefix and ("." in rest):
+            continue
+        local = _local(op_name)
+        if local is None:
+            continue  # an op of the daemon's own (getitem, untake, ...): not numpy's
+        f = wrapper(op_name, local)
+        *outer, leaf = rest.split(".")
+        target = namespace
+        for part in outer:
+            target = target.setdefault(part, SimpleNamespace()).__dict__
+        target.setdefault(leaf, f)
+        if not outer:
+            wrapped.setdefault(leaf if not prefix else op_name, f)
