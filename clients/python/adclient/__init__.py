@@ -7,7 +7,12 @@
 
 With ADSERVER_ADDRESS unset, the first call starts a private daemon for this process.
 """
-from .differential import grad, value_and_grad, elementwise_grad, make_vjp
+from .differential import (
+    grad, value_and_grad, grad_and_aux, elementwise_grad, holomorphic_grad, make_vjp,
+    make_jvp, deriv, jacobian, hessian, make_hvp, hessian_tensor_product,
+    hessian_vector_product, tensor_jacobian_product, vector_jacobian_product, make_ggnvp,
+    grad_named, multigrad_dict,
+)
 from .extend import primitive, defvjp
 from .proxy import RemoteArray
 from .errors import DaemonError, SessionLost
@@ -15,5 +20,10 @@ from .session import get_session
 
 __version__ = "0.1.0"
 
-__all__ = ["grad", "value_and_grad", "elementwise_grad", "make_vjp", "primitive", "defvjp",
-           "RemoteArray", "DaemonError", "SessionLost", "get_session"]
+__all__ = [
+    "grad", "value_and_grad", "grad_and_aux", "elementwise_grad", "holomorphic_grad",
+    "make_vjp", "make_jvp", "deriv", "jacobian", "hessian", "make_hvp",
+    "hessian_tensor_product", "hessian_vector_product", "tensor_jacobian_product",
+    "vector_jacobian_product", "make_ggnvp", "grad_named", "multigrad_dict",
+    "primitive", "defvjp", "RemoteArray", "DaemonError", "SessionLost", "get_session",
+]

@@ -2,9 +2,15 @@
 
 A differentiated argument is flattened to its leaves; each leaf is boxed at a new trace
 level on the daemon (local values travel inline with the box op); the user's function
-runs here on RemoteArrays; one ``vjp`` op asks the daemon for the cotangent of every
-leaf; and, when the inputs were local, one sync fetches the results.
+runs here on RemoteArrays; then one ``vjp`` op asks the daemon for the cotangent of every
+leaf (reverse mode), or one ``tangent`` op reads the output's tangent (forward mode, where
+the boxes carried tangents from the start). When the inputs were local, one sync fetches
+the results, which come back as numpy values.
+
+Every operator here takes ``argnum`` as autograd does: an int, or a tuple of ints (the
+differentiated argument is then the tuple of those arguments).
 """
+import inspect
 import warnings
 from functools import wraps
 
@@ -15,10 +21,32 @@ from .session import get_session
 from . import tree
 
 
-def _session_for(leaves):
-    for leaf in leaves:
-        if type(leaf) is RemoteArray:
-            return leaf._session
+# --- autograd's calling convention ----------------------------------------------------------
+def _nary(unary_operator):
+    """Turn ``op(fun, x, *op_args)`` into autograd's ``op(fun, argnum=0, *op_args)``."""
+    @wraps(unary_operator)
+    def nary_operator(fun, argnum=0, *op_args, **op_kwargs):
+        @wraps(fun)
+        def nary_f(*args, **kwargs):
+            def unary_f(x):
+                subargs = list(args)
+                if isinstance(argnum, int):
+                    subargs[argnum] = x
+                else:
+                    for i, xi in zip(argnum, x):
+                        subargs[i] = xi
+                return fun(*subargs, **kwargs)
+            x = args[argnum] if isinstance(argnum, int) else tuple(args[i] for i in argnum)
+            return unary_operator(unary_f, x, *op_args, **op_kwargs)
+        return nary_f
+    return nary_operator
+
+
+# --- one traced call ------------------------------------------------------------------------
+def _session_for(values):
+    for v in values:
+        if type(v) is RemoteArray:
+            return v._session
     return get_session()
 
 
@@ -35,23 +63,25 @@ def _check_differentiable(leaf):
 
 
 class _Trace:
-    """One traced call of ``fun`` at a fresh level: the leaves, their boxes, the answer."""
+    """``fun(x)`` traced at a fresh level: in reverse mode, or forward with tangent ``v``."""
 
-    def __init__(self, fun, x):
+    def __init__(self, fun, x, tangent=None):
         self.leaves, self.rebuild = tree.flatten(x)
         wire = [_check_differentiable(leaf) for leaf in self.leaves]
+        tangents = [None] * len(wire) if tangent is None else tree.flatten(tangent)[0]
         self.session = s = _session_for(self.leaves)
         self.level = level = s.push_level()
         try:
             self.boxes = []
-            for leaf in wire:
+            for leaf, t in zip(wire, tangents):
                 meta = None if type(leaf) is RemoteArray else (leaf.shape, leaf.dtype)
-                self.boxes.append(RemoteArray(s, s.op("box", [leaf, level]), level, meta))
+                kwargs = None if t is None else {"tangent": _tangent_wire(t, leaf)}
+                self.boxes.append(RemoteArray(s, s.op("box", [leaf, level], kwargs), level, meta))
             self.ans = fun(self.rebuild(self.boxes))
         finally:
             s.pop_level(level)
         self.traced = type(self.ans) is RemoteArray and self.ans._level >= level
-        if not self.traced:
+        if not self.traced and tangent is None:
             warnings.warn("Output seems independent of input.")
 
     @property
@@ -70,84 +100,259 @@ class _Trace:
         # The cotangents may be traced at any level still active around this call.
         return [RemoteArray(s, h, s.level) for h in handles]
 
+    def value_and_tangent(self):
+        """(output, its tangent) of a forward-mode trace, this level's boxes taken off."""
+        s = self.session
+        if not self.traced:
+            ans = self.ans
+            return ans, np.zeros(np.shape(ans), dtype=np.result_type(ans, np.float64))
+        value = RemoteArray(s, s.op("value", [self.ans, self.level]), s.level)
+        tangent = RemoteArray(s, s.op("tangent", [self.ans, self.level]), s.level)
+        return value, tangent
+
     def _zeros(self, leaf):
         if type(leaf) is RemoteArray:
             return RemoteArray(self.session, self.session.op("zeros_like", [leaf]), 0)
         return np.zeros(np.shape(leaf), dtype=np.result_type(np.asarray(leaf).dtype, np.float64))
 
+    def fetch(self, values):
+        """For local callers, numpy values for every RemoteArray in ``values`` (one sync)."""
+        return fetch_all(self.session, values) if self.local else list(values)
+
     def results(self, grads, also=()):
-        """Local values for local callers (one sync for all), else RemoteArrays."""
-        remote = [g for g in (*also, *grads) if type(g) is RemoteArray]
-        if self.local and remote:
-            values, _ = self.session.sync(fetch=remote)
-            fetched = dict(zip(map(id, remote), values))
-            also = [_as_leaf(fetched[id(a)], a) if id(a) in fetched else a for a in also]
-            grads = [_like(fetched.get(id(g), g), leaf) for g, leaf in zip(grads, self.leaves)]
-        return self.rebuild(grads), also
+        """Gradients shaped like the argument (and ``also``), fetched for local callers."""
+        fetched = self.fetch([*also, *grads])
+        also, grads = fetched[:len(also)], fetched[len(also):]
+        grads = [_like(g, leaf) for g, leaf in zip(grads, self.leaves)]
+        return self.rebuild(grads), [_plain(a) for a in also]
+
+
+def _tangent_wire(t, leaf):
+    if type(t) is RemoteArray:
+        return t
+    t = np.asarray(t)
+    if np.iscomplexobj(t) or np.iscomplexobj(leaf):
+        return t.astype(np.complex128)
+    return t.astype(np.float64)
+
+
+def fetch_all(session, values):
+    """``values`` with every RemoteArray replaced by its value, fetched in one sync."""
+    remote = [v for v in values if type(v) is RemoteArray]
+    if not remote:
+        return list(values)
+    fetched, _ = session.sync(fetch=remote)
+    by_id = dict(zip(map(id, remote), fetched))
+    return [by_id.get(id(v), v) if type(v) is RemoteArray else v for v in values]
 
 
 def _like(value, leaf):
     """A gradient in the type autograd gives: a numpy float for a float, else an array."""
     if type(value) is RemoteArray:
         return value
-    if isinstance(leaf, (float, np.floating)) or (isinstance(leaf, np.ndarray) and leaf.ndim == 0
-                                                  and not isinstance(leaf, np.ndarray)):
+    if isinstance(leaf, (float, complex, np.floating, np.complexfloating)):
         return np.float64(value) if np.isrealobj(value) else np.complex128(value)
     return np.asarray(value)
 
 
-def _as_leaf(value, _original):
+def _plain(value):
     return value[()] if isinstance(value, np.ndarray) and value.ndim == 0 else value
 
 
-def _subst(args, argnum, x):
-    args = list(args)
-    args[argnum] = x
-    return args
-
-
-def make_vjp(fun, argnum=0):
+# --- reverse mode ---------------------------------------------------------------------------
+@_nary
+def make_vjp(fun, x):
     """make_vjp(fun, argnum)(*args) -> (vjp, ans): ``vjp(g)`` is the cotangent of ``g``."""
-    @wraps(fun)
-    def maker(*args, **kwargs):
-        t = _Trace(lambda x: fun(*_subst(args, argnum, x), **kwargs), args[argnum])
+    t = _Trace(fun, x)
 
-        def vjp(g):
-            grads, _ = t.results(t.cotangents(g))
-            return grads
+    def vjp(g):
+        grads, _ = t.results(t.cotangents(g))
+        return grads
 
-        ans = t.ans
-        if t.local and type(ans) is RemoteArray:
-            ans = _as_leaf(ans.get(), None)
-        return vjp, ans
-    return maker
+    (ans,) = t.fetch([t.ans])
+    return vjp, _plain(ans)
 
 
-def grad(fun, argnum=0):
-    """The gradient of scalar-valued ``fun`` with respect to positional argument ``argnum``."""
+@_nary
+def grad(fun, x):
+    """The gradient of scalar-valued ``fun`` with respect to argument ``argnum``."""
+    t = _Trace(fun, x)
+    grads, _ = t.results(t.cotangents(None, scalar=True))
+    return grads
+
+
+@_nary
+def value_and_grad(fun, x):
+    """(fun(*args), grad(fun)(*args)) from one trace."""
+    t = _Trace(fun, x)
+    grads, (ans,) = t.results(t.cotangents(None, scalar=True), also=(t.ans,))
+    return ans, grads
+
+
+@_nary
+def grad_and_aux(fun, x):
+    """For ``fun`` returning (value, aux): (grad of value, aux)."""
+    aux_box = []
+
+    def value_only(x):
+        value, aux = fun(x)
+        aux_box.append(aux)
+        return value
+
+    t = _Trace(value_only, x)
+    grads, _ = t.results(t.cotangents(None, scalar=True))
+    return grads, aux_box[0]
+
+
+@_nary
+def elementwise_grad(fun, x):
+    """The VJP of ``fun`` with a cotangent of ones: the sum of the Jacobian's rows."""
+    t = _Trace(fun, x)
+    grads, _ = t.results(t.cotangents(None))
+    return grads
+
+
+@_nary
+def holomorphic_grad(fun, x):
+    """For holomorphic ``fun``: the complex derivative, as the gradient of its real part."""
+    from .numpy import real
+    if not np.iscomplexobj(x) and type(x) is not RemoteArray:
+        warnings.warn("Input to holomorphic_grad is not complex")
+    return grad(lambda x: real(fun(x)))(x)
+
+
+def _shape_of(value):
+    return value.shape if type(value) is RemoteArray else np.shape(value)
+
+
+def _stack(rows, shape, session, local):
+    """Rows (one per output element) as one array of ``shape``, here or on the daemon."""
+    if local or not any(type(r) is RemoteArray for r in rows):
+        return np.reshape(np.stack([np.asarray(r) for r in rows]), shape)
+    from .numpy import concatenate, reshape
+    return reshape(concatenate([reshape(r, (1,) + _shape_of(r)) for r in rows]), shape)
+
+
+@_nary
+def jacobian(fun, x):
+    """The Jacobian: shape fun(x).shape + x.shape. All rows' passes go out in one batch."""
+    t = _Trace(fun, x)
+    out_shape = _shape_of(t.ans)
+    in_shape = _shape_of(x)
+    size = int(np.prod(out_shape, dtype=np.int64))
+    dtype = np.result_type(t.ans.dtype if type(t.ans) is RemoteArray else np.asarray(t.ans))
+    rows = []
+    for i in range(size):
+        seed = np.zeros(size, dtype=dtype)
+        seed[i] = 1
+        (row,) = t.cotangents(seed.reshape(out_shape))
+        rows.append(row)
+    rows = t.fetch(rows)
+    return _stack(rows, out_shape + in_shape, t.session, t.local)
+
+
+def hessian(fun, argnum=0):
+    """The Hessian of scalar-valued ``fun``: the Jacobian of its gradient."""
+    return jacobian(jacobian(fun, argnum), argnum)
+
+
+# --- forward mode ----------------------------------------------------------------------------
+@_nary
+def make_jvp(fun, x):
+    """make_jvp(fun, argnum)(*args) -> ``jvp(v)``, which gives (fun(x), J v) by forward mode."""
+    def jvp(v):
+        t = _Trace(fun, x, tangent=v)
+        value, tangent = t.fetch(list(t.value_and_tangent()))
+        return _plain(value), _plain(tangent)
+    return jvp
+
+
+@_nary
+def deriv(fun, x):
+    """The derivative of ``fun`` along ones: make_jvp(fun)(x)(ones)[1]."""
+    return make_jvp(fun)(x)(np.ones(np.shape(x)) if type(x) is not RemoteArray
+                            else RemoteArray(x._session, x._session.op("ones_like", [x]), 0))[1]
+
+
+# --- products with Hessians and Jacobians ---------------------------------------------------
+@_nary
+def make_hvp(fun, x):
+    """(hvp, grad fun(x)): ``hvp(v)`` is the Hessian-vector product at x, from one trace."""
+    return make_vjp(grad(fun))(x)
+
+
+def hessian_tensor_product(fun, argnum=0):
+    """H(f)(x) contracted with a tensor v over all of v's axes: f(x...) -> hvp(*args, v)."""
+    fun_grad = grad(fun, argnum)
+
+    def vector_dot_grad(*args, **kwargs):
+        args, vector = args[:-1], args[-1]
+        from .numpy import tensordot
+        return tensordot(fun_grad(*args, **kwargs), vector, np.ndim(vector))
+    return grad(vector_dot_grad, argnum)
+
+
+hessian_vector_product = hessian_tensor_product
+
+
+def tensor_jacobian_product(fun, argnum=0):
+    """v contracted with the Jacobian of ``fun`` over all of v's axes (a VJP, as a function)."""
+    def vector_dot_fun(*args, **kwargs):
+        args, vector = args[:-1], args[-1]
+        from .numpy import tensordot
+        return tensordot(vector, fun(*args, **kwargs), axes=np.ndim(vector))
+    return jacobian(vector_dot_fun, argnum)
+
+
+vector_jacobian_product = tensor_jacobian_product
+
+
+def make_ggnvp(f, g=None, f_argnum=0):
+    """Generalized Gauss-Newton-vector products of g(f(x)) at a point: J_f^T H_g J_f v.
+
+    ``g`` defaults to half the squared norm over the last axis, as in autograd.
+    """
+    from . import numpy as anp
+    if g is None:
+        def g(y):
+            return 0.5 * anp.sum(y ** 2, axis=-1)
+
+    @_nary
+    def _make(f, x):
+        f_vjp, f_x = make_vjp(f)(x)
+        g_hvp, grad_g_x = make_vjp(grad(g))(f_x)
+        f_jvp, _ = make_vjp(f_vjp)(np.zeros(np.shape(grad_g_x)) if type(grad_g_x) is not
+                                   RemoteArray else anp.zeros_like(grad_g_x))
+
+        def ggnvp(v):
+            return f_vjp(g_hvp(f_jvp(v)))
+        return ggnvp
+    return _make(f, f_argnum)
+
+
+# --- gradients by name -----------------------------------------------------------------------
+def grad_named(fun, argname):
+    """The gradient with respect to the argument called ``argname``."""
+    names = list(inspect.signature(fun).parameters)
+    if argname not in names:
+        raise ValueError(f"{fun.__name__} has no argument named {argname!r}")
+    return grad(fun, names.index(argname))
+
+
+def multigrad_dict(fun):
+    """The gradient with respect to every argument at once, as {argument name: gradient}."""
+    signature = inspect.signature(fun)
+
     @wraps(fun)
     def gradfun(*args, **kwargs):
-        t = _Trace(lambda x: fun(*_subst(args, argnum, x), **kwargs), args[argnum])
-        grads, _ = t.results(t.cotangents(None, scalar=True))
-        return grads
+        bound = signature.bind(*args, **kwargs)
+        bound.apply_defaults()
+        names = [n for n, p in signature.parameters.items()
+                 if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+        values = {n: bound.arguments[n] for n in names}
+
+        def of_dict(d):
+            call = signature.bind_partial(**d)
+            return fun(*call.args, **call.kwargs)
+        return grad(of_dict)(values)
     return gradfun
-
-
-def value_and_grad(fun, argnum=0):
-    """(fun(*args), grad(fun)(*args)) from one trace."""
-    @wraps(fun)
-    def vg(*args, **kwargs):
-        t = _Trace(lambda x: fun(*_subst(args, argnum, x), **kwargs), args[argnum])
-        grads, (ans,) = t.results(t.cotangents(None, scalar=True), also=(t.ans,))
-        return ans, grads
-    return vg
-
-
-def elementwise_grad(fun, argnum=0):
-    """The VJP of ``fun`` with a cotangent of ones: the sum of the Jacobian's rows."""
-    @wraps(fun)
-    def egrad(*args, **kwargs):
-        t = _Trace(lambda x: fun(*_subst(args, argnum, x), **kwargs), args[argnum])
-        grads, _ = t.results(t.cotangents(None))
-        return grads
-    return egrad
