@@ -325,7 +325,7 @@ class Session:
                         "dtype": np.result_type(raw).name, "level": trace_level(v)}
             return {"c": v}
 
-        kwargs = {k: v for k, v in node.kwargs.items() if k != "_result"}
+        kwargs = {k: v for k, v in node.kwargs.items() if k not in ("_result", "_tangents")}
         return {"cb": frame.cb_id, "prim": node.prim.client, "name": node.prim.name,
                 "argnums": list(node.argnums), "g": describe(g), "ans": describe(node.ans),
                 "args": [describe(a) for a in node.args], "kwargs": kwargs}
@@ -441,8 +441,14 @@ def _op_vjp(s, seq, out, args, kwargs, frame):
 
 
 def _op_tangent(s, seq, out, args, kwargs, frame):
-    """args: [x, level]: the forward-mode tangent of x at ``level`` (zeros if x is constant)."""
+    """args: [x, level]: the forward-mode tangent of x at ``level`` (zeros if x is constant).
+
+    Boxes of higher levels are looked through: the tangent of level 1 under a box of
+    level 2 is the level-1 box's.
+    """
     x, level = s._resolve(args[0]), args[1]
+    while type(x) is Box and x._level > level:
+        x = x._value
     if type(x) is Box and x._level == level:
         if type(x._node) is not ForwardNode:
             raise OpFailure(error_object("TraceError", f"level {level} is traced in reverse "
@@ -494,6 +500,9 @@ def _op_custom(s, seq, out, args, kwargs, frame):
     result = getval_all(s._resolve(args[0]))
     inputs = [s._resolve(a) for a in args[1:]]
     user_kwargs = s._resolve(kwargs.get("kwargs") or {})
+    tangents = kwargs.get("tangents")
+    if tangents:
+        user_kwargs["_tangents"] = {int(level): s._resolve(t) for level, t in tangents.items()}
     s._store(out, prim(*inputs, _result=result, **user_kwargs), seq, name)
 
 

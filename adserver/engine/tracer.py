@@ -168,6 +168,15 @@ class Primitive:
                 argnums.append(i)
                 parents.append(a._node)
                 argvals[i] = a._value
+        if type(parents[0]) is ForwardNode and self.client is not None:
+            # A client primitive's tangents were computed by the client with its own rules,
+            # one for each forward level among its arguments.
+            tangent = (kwargs.get("_tangents") or {}).get(top)
+            if tangent is None:
+                raise NotDifferentiable(
+                    f"'{self.name}' is defined in the client, which gave no forward-mode "
+                    f"tangent for it at level {top} (define one with defjvp)")
+            return Box(self(*argvals, **kwargs), top, ForwardNode(tangent))
         ans = self(*argvals, **kwargs)
         if type(parents[0]) is ForwardNode:
             tangent = None

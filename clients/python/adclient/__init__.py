@@ -13,7 +13,8 @@ from .differential import (
     hessian_vector_product, tensor_jacobian_product, vector_jacobian_product, make_ggnvp,
     grad_named, multigrad_dict,
 )
-from .extend import primitive, defvjp
+from .extend import primitive, defvjp, checkpoint
+from .builtins import tuple, list, dict, isinstance, type
 from .proxy import RemoteArray
 from .errors import DaemonError, SessionLost
 from .session import get_session
@@ -25,5 +26,6 @@ __all__ = [
     "make_vjp", "make_jvp", "deriv", "jacobian", "hessian", "make_hvp",
     "hessian_tensor_product", "hessian_vector_product", "tensor_jacobian_product",
     "vector_jacobian_product", "make_ggnvp", "grad_named", "multigrad_dict",
-    "primitive", "defvjp", "RemoteArray", "DaemonError", "SessionLost", "get_session",
+    "primitive", "defvjp", "checkpoint", "tuple", "list", "dict", "isinstance", "type",
+    "RemoteArray", "DaemonError", "SessionLost", "get_session",
 ]

@@ -28,6 +28,7 @@ def _nary(unary_operator):
     def nary_operator(fun, argnum=0, *op_args, **op_kwargs):
         @wraps(fun)
         def nary_f(*args, **kwargs):
+            @wraps(fun)
             def unary_f(x):
                 subargs = list(args)
                 if isinstance(argnum, int):
@@ -62,15 +63,29 @@ def _check_differentiable(leaf):
     return arr
 
 
+_active_traces = []
+
+
+def outermost_trace():
+    """The outermost trace under way, which outlives every trace inside it (or None)."""
+    return _active_traces[0] if _active_traces else None
+
+
 class _Trace:
-    """``fun(x)`` traced at a fresh level: in reverse mode, or forward with tangent ``v``."""
+    """``fun(x)`` traced at a fresh level: in reverse mode, or forward with tangent ``v``.
+
+    ``records`` keeps alive what client primitives called during the trace need for their
+    gradients later (see extend.py); it lives as long as this trace and its vjp closures.
+    """
 
     def __init__(self, fun, x, tangent=None):
+        self.records = []
         self.leaves, self.rebuild = tree.flatten(x)
         wire = [_check_differentiable(leaf) for leaf in self.leaves]
         tangents = [None] * len(wire) if tangent is None else tree.flatten(tangent)[0]
         self.session = s = _session_for(self.leaves)
-        self.level = level = s.push_level()
+        self.level = level = s.push_level(forward=tangent is not None)
+        _active_traces.append(self)
         try:
             self.boxes = []
             for leaf, t in zip(wire, tangents):
@@ -79,8 +94,11 @@ class _Trace:
                 self.boxes.append(RemoteArray(s, s.op("box", [leaf, level], kwargs), level, meta))
             self.ans = fun(self.rebuild(self.boxes))
         finally:
+            _active_traces.remove(self)
             s.pop_level(level)
-        self.traced = type(self.ans) is RemoteArray and self.ans._level >= level
+        self.ans_leaves, self.ans_rebuild = tree.flatten(self.ans)
+        self.traced = any(type(a) is RemoteArray and a._level >= level
+                          for a in self.ans_leaves)
         if not self.traced and tangent is None:
             warnings.warn("Output seems independent of input.")
 
@@ -95,20 +113,34 @@ class _Trace:
         s = self.session
         if not self.traced:
             return [self._zeros(leaf) for leaf in self.leaves]
-        handles = s.op("vjp", [self.ans, g, self.boxes, self.level],
+        end = self.ans
+        if type(end) is not RemoteArray:
+            # Several outputs: the VJP of g is that of the scalar sum_k <g_k, out_k>, built
+            # here from the traced outputs (autograd's pairing: no conjugation).
+            from .numpy import sum as total
+            end = 0.0
+            for gk, out in zip(tree.flatten(g)[0], self.ans_leaves):
+                if type(out) is RemoteArray and out._level >= self.level:
+                    end = end + total(gk * out)
+            g = None
+        handles = s.op("vjp", [end, g, self.boxes, self.level],
                        {"scalar": True} if scalar else None, out=len(self.boxes))
         # The cotangents may be traced at any level still active around this call.
         return [RemoteArray(s, h, s.level) for h in handles]
 
     def value_and_tangent(self):
-        """(output, its tangent) of a forward-mode trace, this level's boxes taken off."""
+        """(output leaves, their tangents) of a forward-mode trace, this level's boxes off."""
         s = self.session
-        if not self.traced:
-            ans = self.ans
-            return ans, np.zeros(np.shape(ans), dtype=np.result_type(ans, np.float64))
-        value = RemoteArray(s, s.op("value", [self.ans, self.level]), s.level)
-        tangent = RemoteArray(s, s.op("tangent", [self.ans, self.level]), s.level)
-        return value, tangent
+        values, tangents = [], []
+        for out in self.ans_leaves:
+            if type(out) is RemoteArray and out._level >= self.level:
+                values.append(RemoteArray(s, s.op("value", [out, self.level]), s.level))
+                tangents.append(RemoteArray(s, s.op("tangent", [out, self.level]), s.level))
+            else:
+                values.append(out)
+                tangents.append(np.zeros(np.shape(out),
+                                         dtype=np.result_type(np.asarray(out), np.float64)))
+        return values, tangents
 
     def _zeros(self, leaf):
         if type(leaf) is RemoteArray:
@@ -169,8 +201,7 @@ def make_vjp(fun, x):
         grads, _ = t.results(t.cotangents(g))
         return grads
 
-    (ans,) = t.fetch([t.ans])
-    return vjp, _plain(ans)
+    return vjp, t.ans_rebuild([_plain(a) for a in t.fetch(t.ans_leaves)])
 
 
 @_nary
@@ -262,8 +293,11 @@ def make_jvp(fun, x):
     """make_jvp(fun, argnum)(*args) -> ``jvp(v)``, which gives (fun(x), J v) by forward mode."""
     def jvp(v):
         t = _Trace(fun, x, tangent=v)
-        value, tangent = t.fetch(list(t.value_and_tangent()))
-        return _plain(value), _plain(tangent)
+        values, tangents = t.value_and_tangent()
+        fetched = t.fetch([*values, *tangents])
+        n = len(values)
+        return (t.ans_rebuild([_plain(a) for a in fetched[:n]]),
+                t.ans_rebuild([_plain(a) for a in fetched[n:]]))
     return jvp
 
 

@@ -1,25 +1,70 @@
-"""Primitives defined in the client, with gradients defined in the client.
+"""Primitives defined in the client, with gradients defined in the client (autograd.extend).
 
-A ``@primitive`` function runs here on real numpy arrays. When it is called on traced
-values, its answer goes to the daemon, which records a node for it; when a backward pass
-reaches that node, the daemon calls back and the rules given to ``defvjp`` run here, on
-RemoteArrays, themselves traced (so higher derivatives through them work).
+A ``@primitive`` function runs here on real numpy arrays. Called on traced values, its
+answer goes to the daemon, which records one node for it. When a backward pass reaches that
+node the daemon calls back, and the rules given to ``defvjp`` run here, on RemoteArrays,
+themselves traced (so higher derivatives through them work). In forward mode the client
+applies the ``defjvp`` rules itself when the call happens, and sends the tangent along.
+
+Only the RemoteArray arguments travel to the daemon. The whole call (functions, options,
+local arrays) stays here in a record, which lives as long as the outermost trace that made
+it; the daemon's callback names the record.
 """
+import itertools
+import weakref
 from functools import wraps
 
 import numpy as np
 
+from . import differential
 from .proxy import RemoteArray, _levels
+from .vspace import VSpace, vspace  # noqa: F401  (part of the public API)
+
+Box = RemoteArray   # what autograd calls a traced value
+
+
+class _Call:
+    """One traced call of a primitive: everything the daemon was not sent."""
+
+    __slots__ = ("args", "kwargs", "remote", "__weakref__")
+
+    def __init__(self, args, kwargs, remote):
+        self.args, self.kwargs, self.remote = args, kwargs, remote
+
+
+_calls = weakref.WeakValueDictionary()
+_call_ids = itertools.count(1)
+_untraced_calls = []   # records made outside any client trace: kept for the process
+
+
+def _remember(call):
+    call_id = next(_call_ids)
+    _calls[call_id] = call
+    owner = differential.outermost_trace()
+    (owner.records if owner is not None else _untraced_calls).append(call)
+    return call_id
+
+
+def _strip(arg, level):
+    """A RemoteArray with its boxes at ``level`` and above taken off (None if not remote)."""
+    s = arg._session
+    return RemoteArray(s, s.op("value", [arg, level]), level - 1)
 
 
 class primitive:
-    """Make ``fun`` a primitive: the engine treats it as one op with the rules you define."""
+    """Make ``fun`` a primitive: the engine treats it as one op, with the rules you define."""
+
+    #: where the forward pass runs: here on fetched numpy values, or on the daemon
+    forward_here = True
 
     def __init__(self, fun):
         wraps(fun)(self)
         self.fun = fun
         self.vjpmakers = {}
-        self._ids = {}   # session -> the id this primitive has there
+        self.vjpmaker_argnums = None
+        self.jvpfuns = {}
+        self.jvpmaker_argnums = None
+        self._ids = weakref.WeakKeyDictionary()   # session -> this primitive's id there
 
     def __get__(self, obj, objtype=None):
         return self if obj is None else (lambda *a, **k: self(obj, *a, **k))
@@ -29,15 +74,52 @@ class primitive:
         if not remote:
             return self.fun(*args, **kwargs)
         session = args[remote[0]]._session
+        top = _levels(args)
+        result = self._forward(session, args, kwargs, remote, top)
+        if top == 0:
+            return result
+        call_id = _remember(_Call(args, kwargs, remote))
+        op_kwargs = {"prim": self._id_in(session), "name": self.__name__,
+                     "kwargs": {"call": call_id}}
+        tangents = {level: self._tangent(session, args, kwargs, remote, level, result)
+                    for level in range(1, top + 1) if session.forward_levels.get(level)}
+        if tangents:
+            op_kwargs["tangents"] = tangents
+        wire_result = result if type(result) is RemoteArray else np.asarray(result)
+        handle = session.op("custom", [wire_result, *(args[i] for i in remote)], op_kwargs)
+        return RemoteArray(session, handle, top)
+
+    def _forward(self, session, args, kwargs, remote, top):
+        """The answer, computed here on numpy values of the remote arguments."""
         values, _ = session.sync(fetch=[args[i] for i in remote])
-        local_args = list(args)
+        local = list(args)
         for i, v in zip(remote, values):
-            local_args[i] = v[()] if v.ndim == 0 else v
-        result = self.fun(*local_args, **kwargs)
-        handle = session.op("custom", [np.asarray(result), *args],
-                            {"prim": self._id_in(session), "name": self.__name__,
-                             "kwargs": kwargs or None})
-        return RemoteArray(session, handle, _levels(args))
+            local[i] = v[()] if v.ndim == 0 else v
+        result = self.fun(*local, **kwargs)
+        return result if top else RemoteArray(session, session.op("array", [np.asarray(result)]))
+
+    def _tangent(self, session, args, kwargs, remote, level, ans):
+        """The output's tangent at forward ``level``, from this primitive's JVP rules,
+        computed on the arguments as they are beneath that level."""
+        unboxed = list(args)
+        tangents = {}
+        for i in remote:
+            if args[i]._level >= level:
+                unboxed[i] = _strip(args[i], level)
+                tangents[i] = RemoteArray(session, session.op("tangent", [args[i], level]),
+                                          level - 1)
+        if self.jvpmaker_argnums is not None:
+            argnums = tuple(tangents)
+            return self.jvpmaker_argnums(argnums, tuple(tangents[i] for i in argnums), ans,
+                                         tuple(unboxed), kwargs)
+        total = None
+        for i, t in tangents.items():
+            rule = self.jvpfuns.get(i)
+            if rule is None:
+                raise NotImplementedError(f"JVP of {self.__name__} wrt argnum {i} not defined")
+            part = rule(t, ans, *unboxed, **kwargs)
+            total = part if total is None else total + part
+        return total
 
     def _id_in(self, session):
         prim_id = self._ids.get(session)
@@ -47,17 +129,25 @@ class primitive:
 
     def _serve(self, session):
         def handler(body):
-            g = _proxy(session, body["g"])
-            ans = _proxy(session, body["ans"])
-            args = [_proxy(session, a) for a in body["args"]]
-            kwargs = body.get("kwargs") or {}
+            call = _calls.get((body.get("kwargs") or {}).get("call"))
+            if call is None:
+                raise LookupError(f"the call of {self.__name__} this gradient belongs to is "
+                                  "gone (its trace was discarded)")
+            args = list(call.args)
+            for pos, desc in zip(call.remote, body["args"]):
+                args[pos] = _proxy(session, desc)
+            ans, g = _proxy(session, body["ans"]), _proxy(session, body["g"])
+            argnums = [call.remote[k] for k in body["argnums"]]
+            if self.vjpmaker_argnums is not None:
+                return list(self.vjpmaker_argnums(tuple(argnums), ans, tuple(args),
+                                                  call.kwargs)(g))
             grads = []
-            for argnum in body["argnums"]:
+            for argnum in argnums:
                 maker = self.vjpmakers.get(argnum)
                 if maker is None:
                     raise NotImplementedError(
                         f"VJP of {self.__name__} wrt argnum {argnum} not defined")
-                grads.append(maker(ans, *args, **kwargs)(g))
+                grads.append(maker(ans, *args, **call.kwargs)(g))
             return grads
         return handler
 
@@ -68,6 +158,17 @@ class primitive:
                 self.vjpmakers[argnum] = maker
 
 
+class _daemon_forward_primitive(primitive):
+    """A primitive whose forward pass runs on the daemon, untraced (used by checkpoint)."""
+
+    def _forward(self, session, args, kwargs, remote, top):
+        stripped = list(args)
+        for i in remote:
+            if args[i]._level:
+                stripped[i] = RemoteArray(session, session.op("value", [args[i]]), 0)
+        return self.fun(*stripped, **kwargs)
+
+
 def _proxy(session, desc):
     if "h" in desc:
         meta = (tuple(desc["shape"]), np.dtype(desc["dtype"]))
@@ -75,5 +176,84 @@ def _proxy(session, desc):
     return desc["c"]
 
 
+# --- autograd.extend's functions ------------------------------------------------------------
 def defvjp(fun, *vjpmakers, **kwargs):
     fun.defvjp(*vjpmakers, **kwargs)
+
+
+def defvjp_argnum(fun, vjpmaker):
+    """``vjpmaker(argnum, ans, args, kwargs)`` returns ``lambda g: cotangent``."""
+    def per_argument(argnum):
+        return lambda ans, *args, **kwargs: vjpmaker(argnum, ans, args, kwargs)
+    fun.vjpmakers = _AnyArgnum(per_argument)
+
+
+def defvjp_argnums(fun, vjpmaker):
+    """``vjpmaker(argnums, ans, args, kwargs)`` returns ``lambda g: cotangents`` for all."""
+    fun.vjpmaker_argnums = vjpmaker
+
+
+def defjvp(fun, *jvpfuns, argnums=None):
+    """``jvpfun(g, ans, *args, **kwargs)`` is the output's tangent due to an argument's g."""
+    for argnum, rule in zip(argnums or range(len(jvpfuns)), jvpfuns):
+        if rule is not None:
+            fun.jvpfuns[argnum] = rule
+
+
+def defjvp_argnum(fun, jvpmaker):
+    """``jvpmaker(argnum, g, ans, args, kwargs)`` is the output tangent due to one argument."""
+    def per_argument(argnum):
+        return lambda g, ans, *args, **kwargs: jvpmaker(argnum, g, ans, args, kwargs)
+    fun.jvpfuns = _AnyArgnum(per_argument)
+
+
+def defjvp_argnums(fun, jvpmaker):
+    """``jvpmaker(argnums, gs, ans, args, kwargs)`` is the output tangent due to all of them."""
+    fun.jvpmaker_argnums = jvpmaker
+
+
+def def_linear(fun):
+    """``fun`` is linear in each argument: its tangent is ``fun`` applied to the tangent."""
+    def rule(argnum, g, ans, args, kwargs):
+        args = list(args)
+        args[argnum] = g
+        return fun(*args, **kwargs)
+    defjvp_argnum(fun, rule)
+
+
+class _AnyArgnum(dict):
+    """Rules made on demand for any argument number."""
+
+    def __init__(self, make):
+        super().__init__()
+        self.make = make
+
+    def get(self, argnum, default=None):
+        return self.make(argnum)
+
+
+def notrace_primitive(fun):
+    """A function whose result is never traced: it runs here on the values of its arguments."""
+    @wraps(fun)
+    def wrapped(*args, **kwargs):
+        remote = [i for i, a in enumerate(args) if type(a) is RemoteArray]
+        if not remote:
+            return fun(*args, **kwargs)
+        values, _ = args[remote[0]]._session.sync(fetch=[args[i] for i in remote])
+        local = list(args)
+        for i, v in zip(remote, values):
+            local[i] = v[()] if v.ndim == 0 else v
+        return fun(*local, **kwargs)
+    return wrapped
+
+
+def checkpoint(fun):
+    """``fun``, with its intermediate values discarded after the forward pass and
+    recomputed during the backward pass: memory traded for time."""
+    wrapped = _daemon_forward_primitive(fun)
+
+    def recompute_vjp(argnum, ans, args, kwargs):
+        return differential.make_vjp(fun, argnum)(*args, **kwargs)[0]
+
+    defvjp_argnum(wrapped, recompute_vjp)
+    return wrapped

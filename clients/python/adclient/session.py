@@ -45,6 +45,7 @@ class Session:
         self._next_handle = 1
         self._req = 0
         self.level = 0
+        self.forward_levels = {}   # level -> True for a forward-mode (tangent) trace
         self.callbacks = {}
         self.round_trips = 0
         self.releases_sent = 0
@@ -145,13 +146,16 @@ class Session:
         raise DaemonError(err, location)
 
     # --- trace levels ------------------------------------------------------------------------
-    def push_level(self):
+    def push_level(self, forward=False):
+        """A new trace level, reverse mode or (``forward``) forward mode."""
         self.level += 1
+        self.forward_levels[self.level] = forward
         self.op("trace.push", [self.level], out=False)
         return self.level
 
     def pop_level(self, level):
         self.op("trace.pop", [level], out=False)
+        self.forward_levels.pop(level, None)
         self.level = level - 1
 
     # --- messages ------------------------------------------------------------------------------
