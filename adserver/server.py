@@ -17,6 +17,7 @@ from adproto import kinds, error_object, ProtocolError, LimitExceeded
 from . import __version__
 from .limits import Limits
 from .session import Session, OpFailure
+from .shared import SharedArrays
 
 log = logging.getLogger("adserver")
 
@@ -27,6 +28,7 @@ class Server:
         self.listen = listen
         self.parent_pid = parent_pid
         self.sessions = {}
+        self.shared = SharedArrays()
         self.ctx = zmq.Context.instance()
         self.sock = self.ctx.socket(zmq.ROUTER)
         self.sock.setsockopt(zmq.ROUTER_MANDATORY, 1)
@@ -134,6 +136,7 @@ class Server:
             out = session.on_callback_return(body)
         elif kind == kinds.BYE:
             del self.sessions[session.sid]
+            self.shared.drop_owner(session.sid)
             log.info("session %s said bye (%d handles freed)", session.sid, len(session.handles))
             out = [(kinds.GOODBYE, {}, req)]
         else:
@@ -155,7 +158,7 @@ class Server:
                 f"is {self.limits.max_sessions} (--max-sessions)", limit="max_sessions")}, req=req)
             return
         sid = secrets.token_hex(16)
-        self.sessions[sid] = Session(sid, identity, self.limits)
+        self.sessions[sid] = Session(sid, identity, self.limits, self.shared)
         log.info("session %s opened by %s (%s)", sid, identity.hex(),
                  body.get("client", "unknown client"))
         self._send(identity, kinds.WELCOME, {

@@ -19,6 +19,7 @@ from .engine import (Box, ForwardNode, Primitive, backward, getval_all, new_box,
 from .ops import OPS
 from .ops import P
 from .engine.tuples import accumulate, tuple_item, is_tuple_value
+from .shared import SharedArrays
 
 add_cotangents = accumulate(P.add)
 
@@ -72,10 +73,11 @@ def _client_forward(*args, _result, **kwargs):
 
 
 class Session:
-    def __init__(self, sid, identity, limits):
+    def __init__(self, sid, identity, limits, shared=None):
         self.sid = sid
         self.identity = identity
         self.limits = limits
+        self.shared = shared if shared is not None else SharedArrays()
         self.handles = {}
         self.level = 0
         self.frames = []
@@ -476,6 +478,33 @@ def _op_getitem(s, seq, out, args, kwargs, frame):
         s._store(out, OPS["getitem"](x, s._resolve(args[1])), seq, "getitem")
 
 
+def _shared_failure(seq, name, exc):
+    return OpFailure(error_object("SharedError", exc.args[0], seq=seq, op=name))
+
+
+def _op_publish(s, seq, out, args, kwargs, frame):
+    """args: [x, name]: x's value, read-only, for every session under ``name``."""
+    try:
+        s.shared.publish(str(args[1]), getval_all(s._resolve(args[0])), s.sid)
+    except KeyError as exc:
+        raise _shared_failure(seq, "publish", exc) from None
+
+
+def _op_shared(s, seq, out, args, kwargs, frame):
+    """args: [name]: the array published under ``name`` (no copy: it is read-only)."""
+    try:
+        s._store(out, s.shared.get(str(args[0])), seq, "shared")
+    except KeyError as exc:
+        raise _shared_failure(seq, "shared", exc) from None
+
+
+def _op_unpublish(s, seq, out, args, kwargs, frame):
+    try:
+        s.shared.unpublish(str(args[0]), s.sid)
+    except KeyError as exc:
+        raise _shared_failure(seq, "unpublish", exc) from None
+
+
 def _op_release(s, seq, out, args, kwargs, frame):
     for h in args[0] if args else ():
         s.handles.pop(h.handle if type(h) is Ref else h, None)
@@ -517,5 +546,8 @@ _SESSION_OPS = {
     "value": _op_value,
     "custom": _op_custom,
     "getitem": _op_getitem,
+    "publish": _op_publish,
+    "shared": _op_shared,
+    "unpublish": _op_unpublish,
 }
 SESSION_OP_NAMES = frozenset(_SESSION_OPS)

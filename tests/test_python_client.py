@@ -236,3 +236,59 @@ def test_gradient_of_remote_inputs_with_a_user_rule_stays_remote(client):
     h = g * 2.0
     client.flush()
     close(onp.asarray(h), 6 * onp.array([1.0, 4.0]))
+
+
+def test_remote_arrays_stay_on_the_daemon(client):
+    w = adclient.remote(onp.array([1.0, 2.0, 3.0]))
+    g = grad(lambda w: np.sum(w ** 2))(w)
+    assert type(g) is RemoteArray
+    onp.testing.assert_array_equal(g.get(), [2.0, 4.0, 6.0])
+    onp.testing.assert_array_equal(onp.asarray(np.sin(w)), onp.sin([1.0, 2.0, 3.0]))
+
+
+def test_named_shared_arrays_cross_processes(daemon, client):
+    import subprocess, sys, textwrap
+    table = onp.arange(6.0).reshape(2, 3)
+    adclient.publish("test-table", table)
+    client.sync()
+    reader = textwrap.dedent(f"""
+        import numpy, adclient, adclient.numpy as np
+        t = adclient.shared("test-table")
+        print(float(np.sum(t * 2.0)))
+    """)
+    import os
+    env = dict(os.environ, ADSERVER_ADDRESS=daemon.address)
+    out = subprocess.run([sys.executable, "-c", reader], capture_output=True, text=True,
+                         env=env, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert float(out.stdout) == 30.0
+    with pytest.raises(DaemonError, match="no array is published under the name 'nothing'"):
+        adclient.shared("nothing").get()
+
+
+def test_a_published_array_is_read_only_and_dies_with_its_publisher(daemon):
+    from adclient.session import Session
+    owner, other = Session(daemon.address), Session(daemon.address)
+    try:
+        adclient.publish("short-lived", onp.ones(2), session=owner)
+        owner.sync()
+        v = adclient.shared("short-lived", session=other)
+        onp.testing.assert_array_equal(v.get(), [1.0, 1.0])
+        with pytest.raises(DaemonError, match="already published by another session"):
+            adclient.publish("short-lived", onp.zeros(2), session=other).get()
+            other.sync()
+        owner.close()
+        with pytest.raises(DaemonError, match="no array is published"):
+            adclient.shared("short-lived", session=other).get()
+    finally:
+        other.close()
+
+
+def test_ndarray_methods(client):
+    x = adclient.remote(onp.array([[1.0, -2.0], [3.0, 0.5]]))
+    onp.testing.assert_allclose(x.sum(axis=0).get(), [4.0, -1.5])
+    onp.testing.assert_allclose(x.dot(x).get(), onp.array([[1, -2], [3, .5]]) @
+                                onp.array([[1, -2], [3, .5]]))
+    onp.testing.assert_allclose(x.T.ravel().get(), [1.0, 3.0, -2.0, 0.5])
+    assert x.astype("float32").dtype == onp.float32
+    assert x.reshape(4).shape == (4,)

@@ -18,6 +18,7 @@ from .builtins import tuple, list, dict, isinstance, type
 from .proxy import RemoteArray
 from .errors import DaemonError, SessionLost
 from .session import get_session
+from .remote import remote, publish, shared, unpublish
 
 __version__ = "0.1.0"
 
@@ -27,5 +28,5 @@ __all__ = [
     "hessian_tensor_product", "hessian_vector_product", "tensor_jacobian_product",
     "vector_jacobian_product", "make_ggnvp", "grad_named", "multigrad_dict",
     "primitive", "defvjp", "checkpoint", "tuple", "list", "dict", "isinstance", "type",
-    "RemoteArray", "DaemonError", "SessionLost", "get_session",
+    "RemoteArray", "remote", "publish", "shared", "unpublish", "DaemonError", "SessionLost", "get_session",
 ]

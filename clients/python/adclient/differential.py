@@ -123,6 +123,8 @@ class _Trace:
                 if type(out) is RemoteArray and out._level >= self.level:
                     end = end + total(gk * out)
             g = None
+        if self.records:
+            s.keep_alive.append(self.records)
         handles = s.op("vjp", [end, g, self.boxes, self.level],
                        {"scalar": True} if scalar else None, out=len(self.boxes))
         # The cotangents may be traced at any level still active around this call.

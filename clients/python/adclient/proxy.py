@@ -147,11 +147,95 @@ class RemoteArray:
     def T(self):
         return call("transpose", (self,))
 
+    def __setitem__(self, index, value):
+        """``A[i] = x``: a functional update on the daemon; this RemoteArray is rebound to
+        the updated array, so gradients flow to both A's old value and x."""
+        new = call("setitem", (self, _wire_index(index), value))
+        old, self.__adhandle__ = self.__adhandle__, new.__adhandle__
+        new.__adhandle__ = old          # the old handle is released with ``new``
+        self._level = max(self._level, new._level)
+
+    # ndarray methods: each is the op of the same name, with self as first argument.
     def sum(self, axis=None, keepdims=False):
         return call("sum", (self,), _kw(axis=axis, keepdims=keepdims))
 
     def mean(self, axis=None, keepdims=False):
         return call("mean", (self,), _kw(axis=axis, keepdims=keepdims))
+
+    def max(self, axis=None, keepdims=False):
+        return call("max", (self,), _kw(axis=axis, keepdims=keepdims))
+
+    def min(self, axis=None, keepdims=False):
+        return call("min", (self,), _kw(axis=axis, keepdims=keepdims))
+
+    def prod(self, axis=None, keepdims=False):
+        return call("prod", (self,), _kw(axis=axis, keepdims=keepdims))
+
+    def var(self, axis=None, ddof=0, keepdims=False):
+        return call("var", (self,), _kw(axis=axis, ddof=ddof or None, keepdims=keepdims))
+
+    def std(self, axis=None, ddof=0, keepdims=False):
+        return call("std", (self,), _kw(axis=axis, ddof=ddof or None, keepdims=keepdims))
+
+    def cumsum(self, axis=None):
+        return call("cumsum", (self,), _kw(axis=axis))
+
+    def cumprod(self, axis=None):
+        return call("cumprod", (self,), _kw(axis=axis))
+
+    def argmax(self, axis=None):
+        return call("argmax", (self,), _kw(axis=axis))
+
+    def argmin(self, axis=None):
+        return call("argmin", (self,), _kw(axis=axis))
+
+    def argsort(self, axis=-1):
+        return call("argsort", (self,), {"axis": axis})
+
+    def clip(self, min=None, max=None):
+        return call("clip", (self, min, max))
+
+    def round(self, decimals=0):
+        return call("round", (self,), _kw(decimals=decimals or None))
+
+    def conj(self):
+        return call("conj", (self,))
+
+    conjugate = conj
+
+    @property
+    def real(self):
+        return call("real", (self,))
+
+    @property
+    def imag(self):
+        return call("imag", (self,))
+
+    def astype(self, dtype):
+        return call("astype", (self, np.dtype(dtype).name))
+
+    def ravel(self):
+        return call("reshape", (self, (-1,)))
+
+    flatten = ravel
+
+    def squeeze(self, axis=None):
+        return call("squeeze", (self,), _kw(axis=axis))
+
+    def swapaxes(self, axis1, axis2):
+        return call("swapaxes", (self, axis1, axis2))
+
+    def trace(self, offset=0, axis1=0, axis2=1):
+        return call("trace", (self, offset, axis1, axis2))
+
+    def diagonal(self, offset=0, axis1=0, axis2=1):
+        return call("diagonal", (self, offset, axis1, axis2))
+
+    def repeat(self, repeats, axis=None):
+        return call("repeat", (self, repeats), _kw(axis=axis))
+
+    def take(self, indices, axis=None):
+        return call("take", (self, indices), _kw(axis=axis))
 
     def dot(self, other):
         return call("dot", (self, other))

@@ -46,6 +46,10 @@ class Session:
         self._req = 0
         self.level = 0
         self.forward_levels = {}   # level -> True for a forward-mode (tangent) trace
+        # What queued passes may need when they call back (client primitives' call
+        # records), held until a sync outside any callback has run them.
+        self.keep_alive = []
+        self._serving = 0
         self.callbacks = {}
         self.round_trips = 0
         self.releases_sent = 0
@@ -130,6 +134,8 @@ class Session:
         self._must_sync = False
         body = self._request(kinds.BATCH, {"ops": self._take_batch(), "sync": True,
                                            "fetch": list(fetch), "meta": list(meta)})
+        if not self._serving:
+            self.keep_alive.clear()
         err = body.get("error")
         if err:
             self._raise(err)
@@ -203,16 +209,21 @@ class Session:
     # --- callbacks -------------------------------------------------------------------------------
     def _serve_callback(self, body):
         handler = self.callbacks.get(body.get("prim"))
+        self._serving += 1
         try:
-            if handler is None:
-                raise LookupError(f"no gradient registered for primitive {body.get('name')!r}")
-            grads = handler(body)
-            error = None
-        except Exception as exc:
-            grads, error = [], {"message": f"{type(exc).__name__}: {exc}",
-                                "type": type(exc).__name__}
-        self.flush()
-        self._send(kinds.CALLBACK_RETURN, {"cb": body["cb"], "grads": grads, "error": error})
+            try:
+                if handler is None:
+                    raise LookupError(f"no gradient registered for primitive "
+                                      f"{body.get('name')!r}")
+                grads, error = handler(body), None
+            except Exception as exc:
+                grads, error = [], {"message": f"{type(exc).__name__}: {exc}",
+                                    "type": type(exc).__name__}
+            self.flush()
+            self._send(kinds.CALLBACK_RETURN, {"cb": body["cb"], "grads": grads,
+                                               "error": error})
+        finally:
+            self._serving -= 1
 
     def register_callback(self, handler):
         """A new client primitive id whose VJP requests go to ``handler(callback_body)``."""
