@@ -156,6 +156,13 @@ class Primitive:
         for a in args:
             if type(a) is Box and a._level > top:
                 top = a._level
+        if kwargs:
+            for key, value in kwargs.items():
+                if type(value) is Box:
+                    # Only positional arguments are traced: a traced keyword would reach
+                    # numpy as an opaque object and lose its gradient without a word.
+                    raise TypeError(f"op '{self.name}': pass the traced value of '{key}' "
+                                    "as a positional argument")
         if not top:
             return self.fun(*args, **kwargs)
         if self.status == ZERO_GRADIENT:

@@ -1,4 +1,4 @@
-"""What many families' rules share: shapes, and undoing numpy's broadcasting."""
+"""What many families' rules share: shapes, undoing numpy's broadcasting, where-safety."""
 import numpy as np
 
 from ..engine.tracer import getval_all
@@ -64,3 +64,20 @@ def repeat_to_match(g, shape, axis, keepdims):
 def balanced_eq(x, z, y):
     """1 where x is the chosen extremum z, one half where x and y tie."""
     return P.divide(P.equal(x, z), P.add(1.0, P.equal(x, y)))
+
+
+def chain(seed, slope, *args, safe=1.0):
+    """``seed * slope(*args)``, exactly 0 wherever the seed is 0 and the slope is not finite.
+
+    This is what keeps ``where(x > 0, log(x), 0)`` differentiable at x <= 0: the branch not
+    taken receives a zero cotangent, and 0 * inf would be nan. At those elements the
+    arguments are first moved to ``safe``, a point where the slope is finite, so that no inf
+    or nan enters the traced arithmetic: the derivatives of the product (second order,
+    forward over reverse) are then finite there too.
+    """
+    product = seed * slope(*args)
+    bad = np.logical_and(np.equal(getval_all(seed), 0), ~np.isfinite(getval_all(product)))
+    if not np.any(bad):
+        return product
+    moved = [P.where(bad, safe, a) for a in args]
+    return P.where(bad, 0.0, seed * slope(*moved))

@@ -2,20 +2,23 @@
 import numpy as np
 
 from ..engine.tracer import ZERO_GRADIENT, getval_all
-from .base import unbroadcast, broadcast_like, balanced_eq, dtype_of
+from .base import unbroadcast, broadcast_like, balanced_eq, dtype_of, chain
 from .registry import defop, defcomposite, P
 
 # --- unary ------------------------------------------------------------------------------
 negative = defop("negative", np.negative).def_linear(0)
 negative.defvjp(lambda g, ans, x: P.negative(g))
 
+# Rules whose slope can be infinite or undefined (at a domain edge, or by overflow) go
+# through chain: a zero cotangent (from the branch where() does not take) stays exactly 0.
 exp = defop("exp", np.exp)
-exp.defvjp(lambda g, ans, x: g * ans)
-exp.defjvp(lambda t, ans, x: t * ans)
+# (the slope of exp is its answer, which overflows to inf for x > 709)
+exp.defvjp(lambda g, ans, x: chain(g, lambda a: a, ans, safe=0.0))
+exp.defjvp(lambda t, ans, x: chain(t, lambda a: a, ans, safe=0.0))
 
 log = defop("log", np.log)
-log.defvjp(lambda g, ans, x: g / x)
-log.defjvp(lambda t, ans, x: t / x)
+log.defvjp(lambda g, ans, x: chain(g, lambda x: 1 / x, x))
+log.defjvp(lambda t, ans, x: chain(t, lambda x: 1 / x, x))
 
 sin = defop("sin", np.sin)
 sin.defvjp(lambda g, ans, x: g * P.cos(x))
@@ -30,24 +33,42 @@ tan.defvjp(lambda g, ans, x: g / P.cos(x) ** 2)
 tan.defjvp(lambda t, ans, x: t / P.cos(x) ** 2)
 
 sinh = defop("sinh", np.sinh)
-sinh.defvjp(lambda g, ans, x: g * P.cosh(x))
-sinh.defjvp(lambda t, ans, x: t * P.cosh(x))
+sinh.defvjp(lambda g, ans, x: chain(g, P.cosh, x, safe=0.0))
+sinh.defjvp(lambda t, ans, x: chain(t, P.cosh, x, safe=0.0))
 
 cosh = defop("cosh", np.cosh)
-cosh.defvjp(lambda g, ans, x: g * P.sinh(x))
-cosh.defjvp(lambda t, ans, x: t * P.sinh(x))
+cosh.defvjp(lambda g, ans, x: chain(g, P.sinh, x, safe=0.0))
+cosh.defjvp(lambda t, ans, x: chain(t, P.sinh, x, safe=0.0))
 
 tanh = defop("tanh", np.tanh)
 tanh.defvjp(lambda g, ans, x: g / P.cosh(x) ** 2)
 tanh.defjvp(lambda t, ans, x: t / P.cosh(x) ** 2)
 
 sqrt = defop("sqrt", np.sqrt)
-sqrt.defvjp(lambda g, ans, x: g * 0.5 * x ** -0.5)
-sqrt.defjvp(lambda t, ans, x: t * 0.5 * x ** -0.5)
+sqrt.defvjp(lambda g, ans, x: chain(g, lambda x: 0.5 * x ** -0.5, x))
+sqrt.defjvp(lambda t, ans, x: chain(t, lambda x: 0.5 * x ** -0.5, x))
+
+
+def _abs_slope(x, ans):
+    """sign(x) for real x, 0 at 0; conj(z) / |z| for complex z (0 at 0), autograd's rule.
+
+    sign(z) = z / |z| is no constant for complex z, so the complex slope is written with
+    traced ops, for its own derivatives.
+    """
+    if not np.iscomplexobj(getval_all(x)):
+        return P.sign(x)
+    return P.conjugate(x) / P.where(P.equal(ans, 0), 1.0, ans)
+
+
+def _abs_jvp(t, ans, x):
+    # d|z| = Re(conj(z) dz) / |z|: a real tangent
+    tangent = t * _abs_slope(x, ans)
+    return P.real(tangent) if np.iscomplexobj(getval_all(x)) else tangent
+
 
 absolute = defop("absolute", np.abs)
-absolute.defvjp(lambda g, ans, x: g * P.sign(x))
-absolute.defjvp(lambda t, ans, x: t * P.sign(x))
+absolute.defvjp(lambda g, ans, x: g * _abs_slope(x, ans))
+absolute.defjvp(_abs_jvp)
 defcomposite("abs", absolute)
 
 real = defop("real", np.real).def_linear(0)
@@ -82,10 +103,10 @@ multiply.defvjp(lambda g, ans, x, y: unbroadcast(x, g * y),
                 lambda g, ans, x, y: unbroadcast(y, x * g))
 
 divide = defop("divide", np.true_divide)
-divide.defvjp(lambda g, ans, x, y: unbroadcast(x, g / y),
-              lambda g, ans, x, y: unbroadcast(y, -(g * x) / y ** 2))
-divide.defjvp(lambda t, ans, x, y: broadcast_like(t / y, ans),
-              lambda t, ans, x, y: -(t * x) / y ** 2)
+divide.defvjp(lambda g, ans, x, y: unbroadcast(x, chain(g, lambda y: 1 / y, y)),
+              lambda g, ans, x, y: unbroadcast(y, chain(g, lambda x, y: -x / y ** 2, x, y)))
+divide.defjvp(lambda t, ans, x, y: broadcast_like(chain(t, lambda y: 1 / y, y), ans),
+              lambda t, ans, x, y: chain(t, lambda x, y: -x / y ** 2, x, y))
 defcomposite("true_divide", divide)
 
 
@@ -98,16 +119,16 @@ def _power_slope(x, y):
     return y * x ** exponent
 
 
-def _log_base(x):
-    # log(x) is undefined at x == 0, where the gradient with respect to y is 0 * ans anyway
-    return P.log(P.where(P.equal(x, 0), 1.0, x))
+def _exponent_slope(x, y, ans):
+    # log(x) * ans; log(x) is undefined at x == 0, where the slope is 0 * ans anyway
+    return P.log(P.where(P.equal(x, 0), 1.0, x)) * ans
 
 
 power = defop("power", np.power)
-power.defvjp(lambda g, ans, x, y: unbroadcast(x, g * _power_slope(x, y)),
-             lambda g, ans, x, y: unbroadcast(y, g * _log_base(x) * ans))
-power.defjvp(lambda t, ans, x, y: broadcast_like(t * _power_slope(x, y), ans),
-             lambda t, ans, x, y: broadcast_like(t * _log_base(x) * ans, ans))
+power.defvjp(lambda g, ans, x, y: unbroadcast(x, chain(g, _power_slope, x, y)),
+             lambda g, ans, x, y: unbroadcast(y, chain(g, _exponent_slope, x, y, ans)))
+power.defjvp(lambda t, ans, x, y: broadcast_like(chain(t, _power_slope, x, y), ans),
+             lambda t, ans, x, y: broadcast_like(chain(t, _exponent_slope, x, y, ans), ans))
 
 maximum = defop("maximum", np.maximum)
 minimum = defop("minimum", np.minimum)

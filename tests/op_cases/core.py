@@ -129,7 +129,11 @@ CASES.update({
     "zeros": [Case(((2, 3),), label="shape")],
     "ones": [Case(((2, 3),), label="shape")],
     "eye": [Case((3,), label="n"), Case((2, 3), {"k": 1}, diff=(0, 1), label="n_m_k")],
-    "full": [Case(((2, 2), np.float64(1.5)), diff=(1,), label="fill")],
+    "full": [Case(((2, 2), np.float64(1.5)), diff=(1,), label="fill"),
+             # autograd's rule sums g whatever the fill's shape or the dtype.
+             Case(((2, 3), normal(3)), diff=(1,), oracle=False, label="fill_row_broadcast"),
+             Case(((3,), np.float64(0.5)), {"dtype": "complex128"}, diff=(1,), oracle=False,
+                  label="complex_dtype")],
     "argmax": [Case((normal(3, 4),), label="flat"),
                Case((normal(3, 4),), {"axis": 1}, label="axis1")],
     "argmin": [Case((normal(3, 4),), label="flat"),
@@ -220,6 +224,9 @@ def _getitem_cases():
         Case((x, (np.array([[0, 1], [3, 3]]), np.array([4, 0]))), label="fancy_2d_bcast"),
         Case((x, (slice(None), [1, 1, 4])), label="slice_and_list"),
         Case((x, x > 0.2), label="bool_mask"),
+        Case((x, x > 0), label="positive_mask"),  # x[x > 0], the mask held fixed
+        Case((x, (np.array([True, False, True, True]), slice(1, None))),
+             label="mask_and_slice"),
         Case((np.float64(0.5), ()), label="0d"),
     ]
 

@@ -65,7 +65,9 @@ class RemoteArray:
     def _fetch_meta(self):
         if self._meta is None:
             _, (m,) = self._session.sync(meta=[self.__adhandle__])
-            self._meta = (tuple(m[0]), np.dtype(m[1]))
+            # "tuple": the handle holds several results (split, eigh): len() and
+            # iteration unpack them.
+            self._meta = (tuple(m[0]), np.dtype(object) if m[1] == "tuple" else np.dtype(m[1]))
         return self._meta
 
     @property
