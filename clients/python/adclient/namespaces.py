@@ -40,8 +40,10 @@ def wrapper(op_name, local):
 
     name = op_name.rsplit(".", 1)[-1]
     f.__name__ = f.__qualname__ = name
-    f.__doc__ = (f"{local.__module__ or ''}.{getattr(local, '__name__', name)}; runs on "
-                 "the daemon when an argument is a RemoteArray.\n\n" + (local.__doc__ or ""))
+    # (scipy's ufuncs have no __module__)
+    module = getattr(local, "__module__", None) or op_name.rsplit(".", 1)[0]
+    f.__doc__ = (f"{module}.{getattr(local, '__name__', name)}; runs on the daemon when an "
+                 "argument is a RemoteArray.\n\n" + (local.__doc__ or ""))
     return f
 
 

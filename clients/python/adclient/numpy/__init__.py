@@ -10,11 +10,34 @@ numpy's own, so seeded random inputs match plain numpy.
 import numpy as _np
 
 from ..namespaces import populate as _populate
-from ..proxy import RemoteArray as _RemoteArray
+from ..proxy import RemoteArray as _RemoteArray, call as _call, has_remote as _has_remote
 
 _populate(globals(), "")
 
 from . import linalg, fft, random  # noqa: E402,F401
+
+
+def array(obj, dtype=None, copy=True, **kwargs):
+    """numpy.array; nested lists holding traced values become one traced array (the
+    daemon's array_from_args), so gradients flow through them."""
+    if not _has_remote([obj]):
+        return _np.array(obj, dtype=dtype, copy=copy, **kwargs)
+    result = _from_nested(obj)
+    return result if dtype is None else result.astype(dtype)
+
+
+def asarray(a, dtype=None, **kwargs):
+    """numpy.asarray; a RemoteArray stays one (fetch it with .get() or numpy.asarray)."""
+    if type(a) is _RemoteArray:
+        return a if dtype is None else a.astype(dtype)
+    return array(a, dtype=dtype, copy=False, **kwargs) if _has_remote([a]) else \
+        _np.asarray(a, dtype=dtype, **kwargs)
+
+
+def _from_nested(obj):
+    if isinstance(obj, (list, tuple)):
+        return _call("array_from_args", [_from_nested(o) for o in obj])
+    return obj
 
 
 def shape(a):
