@@ -63,11 +63,14 @@ def computes(name):
         return "built from other ops"
     if op.name != name:
         return f"same op as `{op.name}`"
+    if name.startswith("scipy.") and type(op.fun).__name__ == "ufunc":
+        return f"`{name}`"   # scipy.special's functions are numpy ufuncs
     module = getattr(op.fun, "__module__", None) or ""
     fname = getattr(op.fun, "__name__", "")
-    if type(op.fun).__name__ == "ufunc" or module.split(".")[0] == "numpy":
+    if type(op.fun).__name__ == "ufunc":
         return f"`numpy.{fname}`"
-    if module.split(".")[0] == "scipy":
+    if module.split(".")[0] in ("numpy", "scipy"):
+        # numpy.fft.fft lives in numpy.fft._pocketfft: name the public module
         return f"`{module.split('._')[0]}.{fname}`"
     doc = (op.fun.__doc__ or "").strip().splitlines()
     return doc[0] if doc else "see the family module"

@@ -240,7 +240,9 @@ CASES.update({
         Case((normal(2, 3), normal(2, 3)), diff=(0, 1), label="arrays"),
         # A plain element among traced ones, and one element used twice.
         Case((normal(2), np.ones(2), normal(2)), diff=(0, 2), label="some_plain"),
-        Case((complex_normal(2), normal(2)), diff=(0, 1), label="complex_and_real"),
+        # With a complex cotangent, autograd hands the real element a complex cotangent.
+        Case((complex_normal(2), normal(2)), diff=(0, 1), oracle=False,
+             label="complex_and_real"),
     ],
     # autograd has no rules for broadcast_arrays and meshgrid.
     "broadcast_arrays": [
