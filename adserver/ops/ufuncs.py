@@ -267,3 +267,20 @@ for _name in ["isnan", "isinf", "isfinite", "signbit", "round", "rint", "fix", "
               "logical_and", "logical_or", "logical_not", "logical_xor", "floor_divide"]:
     defop(_name, getattr(np, _name), ZERO_GRADIENT)
 defcomposite("around", P.round)
+
+# numpy 2's name for power
+defcomposite("pow", P.power)
+
+
+def real_if_close(a, tol=100):
+    """numpy.real_if_close: the real part when every imaginary part is within ``tol``
+    machine epsilons of zero (decided on the values, so the choice itself is constant)."""
+    value = getval_all(a)
+    if not np.iscomplexobj(value):
+        return a
+    if np.all(np.abs(np.imag(value)) < tol * np.finfo(value.real.dtype).eps):
+        return P.real(a)
+    return a
+
+
+defcomposite("real_if_close", real_if_close)

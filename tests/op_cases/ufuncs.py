@@ -254,7 +254,7 @@ def autograd_equivalents():
         "log2", "log10", "log1p", "square", "reciprocal", "sinc", "conjugate", "conj",
         "rad2deg", "deg2rad", "degrees", "radians", "fabs", "imag", "angle", "arctan2",
         "hypot", "logaddexp", "logaddexp2", "fmax", "fmin", "remainder", "mod", "clip",
-        "nan_to_num",
+        "nan_to_num", "pow", "real_if_close",
     ]
     table = {name: getattr(anp, name) for name in same_name}
     # numpy 2's names: autograd wraps them as the same primitives.
@@ -263,3 +263,14 @@ def autograd_equivalents():
                         ("atan2", "arctan2")]:
         table[alias] = getattr(anp, name)
     return table
+
+
+CASES.update({
+    "pow": [Case((uniform(0.5, 2.0, 3, 4), uniform(-1.5, 2.5, 4)), diff=(0, 1), label="bcast")],
+    # (An input with zero imaginary parts is not checked: a complex finite-difference step
+    # moves it off the branch that took the real part.)
+    "real_if_close": [
+        Case((complex_normal(3),), label="really_complex"),
+        Case((normal(2, 2),), label="real"),
+    ],
+})

@@ -16,7 +16,7 @@ from functools import wraps
 
 import numpy as np
 
-from . import differential
+from . import differential, tree
 from .proxy import RemoteArray, _levels
 from .vspace import VSpace, vspace  # noqa: F401  (part of the public API)
 
@@ -24,12 +24,34 @@ Box = RemoteArray   # what autograd calls a traced value
 
 
 class _Call:
-    """One traced call of a primitive: everything the daemon was not sent."""
+    """One traced call of a primitive: everything the daemon was not sent.
 
-    __slots__ = ("args", "kwargs", "remote", "__weakref__")
+    ``leaves`` are the arguments flattened (RemoteArrays may sit inside tuples, lists and
+    dicts); ``remote`` the positions of the RemoteArray leaves, in the order the daemon
+    knows them; ``owner[k]`` the argument that leaf k belongs to, and ``offset[k]`` its
+    place among that argument's leaves.
+    """
 
-    def __init__(self, args, kwargs, remote):
-        self.args, self.kwargs, self.remote = args, kwargs, remote
+    __slots__ = ("args", "kwargs", "leaves", "rebuild", "remote", "owner", "offset",
+                 "__weakref__")
+
+    def __init__(self, args, kwargs):
+        self.args, self.kwargs = args, kwargs
+        self.leaves, self.owner, self.offset = [], [], []
+        for position, arg in enumerate(args):
+            arg_leaves = tree.flatten(arg)[0]
+            self.leaves += arg_leaves
+            self.owner += [position] * len(arg_leaves)
+            self.offset += list(range(len(arg_leaves)))
+        self.rebuild = tree.flatten(list(args))[1]
+        self.remote = [k for k, leaf in enumerate(self.leaves) if type(leaf) is RemoteArray]
+
+    def with_leaves(self, replacements):
+        """The arguments, with the leaves at the given positions replaced."""
+        leaves = list(self.leaves)
+        for k, value in replacements.items():
+            leaves[k] = value
+        return self.rebuild(leaves)
 
 
 _calls = weakref.WeakValueDictionary()
@@ -70,40 +92,45 @@ class primitive:
         return self if obj is None else (lambda *a, **k: self(obj, *a, **k))
 
     def __call__(self, *args, **kwargs):
-        remote = [i for i, a in enumerate(args) if type(a) is RemoteArray]
-        if not remote:
+        call = _Call(args, kwargs)
+        if not call.remote:
             return self.fun(*args, **kwargs)
-        session = args[remote[0]]._session
-        top = _levels(args)
-        result = self._forward(session, args, kwargs, remote, top)
+        remote_leaves = [call.leaves[k] for k in call.remote]
+        session = remote_leaves[0]._session
+        top = _levels(remote_leaves)
+        result = self._forward(session, call, top)
         if top == 0:
             return result
-        call_id = _remember(_Call(args, kwargs, remote))
+        call_id = _remember(call)
         op_kwargs = {"prim": self._id_in(session), "name": self.__name__,
                      "kwargs": {"call": call_id}}
-        tangents = {level: self._tangent(session, args, kwargs, remote, level, result)
+        tangents = {level: self._tangent(session, call, level, result)
                     for level in range(1, top + 1) if session.forward_levels.get(level)}
         if tangents:
             op_kwargs["tangents"] = tangents
         wire_result = result if type(result) is RemoteArray else np.asarray(result)
-        handle = session.op("custom", [wire_result, *(args[i] for i in remote)], op_kwargs)
+        handle = session.op("custom", [wire_result, *remote_leaves], op_kwargs)
         return RemoteArray(session, handle, top)
 
-    def _forward(self, session, args, kwargs, remote, top):
+    def _forward(self, session, call, top):
         """The answer, computed here on numpy values of the remote arguments."""
-        values, _ = session.sync(fetch=[args[i] for i in remote])
-        local = list(args)
-        for i, v in zip(remote, values):
-            local[i] = v[()] if v.ndim == 0 else v
-        result = self.fun(*local, **kwargs)
+        values, _ = session.sync(fetch=[call.leaves[k] for k in call.remote])
+        local = call.with_leaves({k: v[()] if v.ndim == 0 else v
+                                  for k, v in zip(call.remote, values)})
+        result = self.fun(*local, **call.kwargs)
         return result if top else RemoteArray(session, session.op("array", [np.asarray(result)]))
 
-    def _tangent(self, session, args, kwargs, remote, level, ans):
+    def _tangent(self, session, call, level, ans):
         """The output's tangent at forward ``level``, from this primitive's JVP rules,
         computed on the arguments as they are beneath that level."""
+        args, kwargs = call.args, call.kwargs
         unboxed = list(args)
         tangents = {}
-        for i in remote:
+        for k in call.remote:
+            i = call.owner[k]
+            if type(args[i]) is not RemoteArray:
+                raise NotImplementedError(f"forward mode through {self.__name__} with a "
+                                          "traced value inside a container argument")
             if args[i]._level >= level:
                 unboxed[i] = _strip(args[i], level)
                 tangents[i] = RemoteArray(session, session.op("tangent", [args[i], level]),
@@ -133,22 +160,25 @@ class primitive:
             if call is None:
                 raise LookupError(f"the call of {self.__name__} this gradient belongs to is "
                                   "gone (its trace was discarded)")
-            args = list(call.args)
-            for pos, desc in zip(call.remote, body["args"]):
-                args[pos] = _proxy(session, desc)
+            args = call.with_leaves({k: _proxy(session, desc)
+                                     for k, desc in zip(call.remote, body["args"])})
             ans, g = _proxy(session, body["ans"]), _proxy(session, body["g"])
-            argnums = [call.remote[k] for k in body["argnums"]]
+            leaves = [call.remote[j] for j in body["argnums"]]
+            argnums = sorted({call.owner[k] for k in leaves})
             if self.vjpmaker_argnums is not None:
-                return list(self.vjpmaker_argnums(tuple(argnums), ans, tuple(args),
-                                                  call.kwargs)(g))
-            grads = []
-            for argnum in argnums:
-                maker = self.vjpmakers.get(argnum)
-                if maker is None:
-                    raise NotImplementedError(
-                        f"VJP of {self.__name__} wrt argnum {argnum} not defined")
-                grads.append(maker(ans, *args, **call.kwargs)(g))
-            return grads
+                per_arg = dict(zip(argnums, self.vjpmaker_argnums(
+                    tuple(argnums), ans, tuple(args), call.kwargs)(g)))
+            else:
+                per_arg = {}
+                for argnum in argnums:
+                    maker = self.vjpmakers.get(argnum)
+                    if maker is None:
+                        raise NotImplementedError(
+                            f"VJP of {self.__name__} wrt argnum {argnum} not defined")
+                    per_arg[argnum] = maker(ans, *args, **call.kwargs)(g)
+            # One cotangent per traced leaf: a container argument's cotangent is a container
+            # shaped like it.
+            return [tree.flatten(per_arg[call.owner[k]])[0][call.offset[k]] for k in leaves]
         return handler
 
     def defvjp(self, *vjpmakers, argnums=None):
@@ -161,12 +191,11 @@ class primitive:
 class _daemon_forward_primitive(primitive):
     """A primitive whose forward pass runs on the daemon, untraced (used by checkpoint)."""
 
-    def _forward(self, session, args, kwargs, remote, top):
-        stripped = list(args)
-        for i in remote:
-            if args[i]._level:
-                stripped[i] = RemoteArray(session, session.op("value", [args[i]]), 0)
-        return self.fun(*stripped, **kwargs)
+    def _forward(self, session, call, top):
+        stripped = call.with_leaves({
+            k: RemoteArray(session, session.op("value", [call.leaves[k]]), 0)
+            for k in call.remote if call.leaves[k]._level})
+        return self.fun(*stripped, **call.kwargs)
 
 
 def _proxy(session, desc):
