@@ -54,3 +54,20 @@ def test_odeint_gradient_against_finite_differences(client):
     L = loss(np, odeint)
     fd = (L(Y0, T, THETA + eps * direction) - L(Y0, T, THETA - eps * direction)) / (2 * eps)
     onp.testing.assert_allclose(onp.sum(g * direction), fd, rtol=1e-5)
+
+
+def test_odeint_forward_mode_agrees_with_reverse(client):
+    from adclient.test_util import check_grads
+
+    def solution(y0, t, theta):
+        return odeint(dynamics(np), y0, t, (theta,), rtol=1e-10, atol=1e-10)
+
+    u = (onp.array([0.2, -0.4]), onp.array([0.0, 0.1, -0.2, 0.3, 0.05]),
+         onp.array([[0.5, 0.1], [-0.3, 0.2]]))
+    _, forward = adclient.make_jvp(solution, (0, 1, 2))(Y0, T, THETA)(u)
+    # <v, J u> from forward mode against <J^T v, u> from reverse mode
+    v = onp.random.default_rng(3).standard_normal(forward.shape)
+    vjp, _ = adclient.make_vjp(solution, (0, 1, 2))(Y0, T, THETA)
+    reverse = sum(onp.sum(a * b) for a, b in zip(vjp(v), u))
+    onp.testing.assert_allclose(onp.sum(v * forward), reverse, rtol=1e-6)
+    check_grads(lambda theta: solution(Y0, T, theta), modes=["fwd"], order=1)(THETA)

@@ -122,19 +122,22 @@ class primitive:
 
     def _tangent(self, session, call, level, ans):
         """The output's tangent at forward ``level``, from this primitive's JVP rules,
-        computed on the arguments as they are beneath that level."""
-        args, kwargs = call.args, call.kwargs
-        unboxed = list(args)
-        tangents = {}
+        computed on the arguments as they are beneath that level. A container argument's
+        tangent is a container like it, zero at its untraced leaves."""
+        kwargs = call.kwargs
+        stripped, leaf_tangents, traced_args = {}, {}, set()
         for k in call.remote:
-            i = call.owner[k]
-            if type(args[i]) is not RemoteArray:
-                raise NotImplementedError(f"forward mode through {self.__name__} with a "
-                                          "traced value inside a container argument")
-            if args[i]._level >= level:
-                unboxed[i] = _strip(args[i], level)
-                tangents[i] = RemoteArray(session, session.op("tangent", [args[i], level]),
-                                          level - 1)
+            leaf = call.leaves[k]
+            if leaf._level >= level:
+                stripped[k] = _strip(leaf, level)
+                leaf_tangents[k] = RemoteArray(session, session.op("tangent", [leaf, level]),
+                                               level - 1)
+                traced_args.add(call.owner[k])
+        unboxed = call.with_leaves(stripped)
+        zeros = {k: _zeros_like(leaf) for k, leaf in enumerate(call.leaves)
+                 if k not in leaf_tangents}
+        all_tangents = call.with_leaves({**zeros, **leaf_tangents})
+        tangents = {i: all_tangents[i] for i in sorted(traced_args)}
         if self.jvpmaker_argnums is not None:
             argnums = tuple(tangents)
             return self.jvpmaker_argnums(argnums, tuple(tangents[i] for i in argnums), ans,
@@ -196,6 +199,14 @@ class _daemon_forward_primitive(primitive):
             k: RemoteArray(session, session.op("value", [call.leaves[k]]), 0)
             for k in call.remote if call.leaves[k]._level})
         return self.fun(*stripped, **call.kwargs)
+
+
+def _zeros_like(leaf):
+    if type(leaf) is RemoteArray:
+        return RemoteArray(leaf._session, leaf._session.op("zeros_like", [leaf]), 0)
+    if callable(leaf) or isinstance(leaf, str) or leaf is None:
+        return leaf
+    return np.zeros(np.shape(leaf), dtype=np.result_type(np.asarray(leaf), np.float64))
 
 
 def _proxy(session, desc):

@@ -5,7 +5,8 @@ primitive. The forward pass is scipy's own integrator, run here on numpy values.
 backward pass integrates the adjoint system backwards in time: the augmented state holds
 y, the cotangent of y, and the cotangents of t and of the extra arguments, and its dynamics
 take the VJP of the user's function (traced through the daemon) at each evaluation. The
-memory cost does not grow with the number of integrator steps.
+memory cost does not grow with the number of integrator steps. Forward mode integrates
+the sensitivity system [y, dy] forwards, with the JVP of the user's function.
 
 As with autograd, the extra arguments must be passed positionally as a tuple, and the
 integrator's options (rtol, atol, ...) by keyword: ``odeint(func, y0, t, (theta,))``.
@@ -14,8 +15,8 @@ import numpy as onp
 import scipy.integrate
 
 from .. import numpy as np
-from ..differential import make_vjp
-from ..extend import primitive, defvjp_argnums
+from ..differential import make_vjp, make_jvp
+from ..extend import primitive, defvjp_argnums, defjvp_argnums
 from ..misc.flatten import flatten
 
 odeint = primitive(scipy.integrate.odeint)
@@ -67,6 +68,42 @@ def _odeint_vjp(argnums, ans, args, kwargs):
 
 
 defvjp_argnums(odeint, _odeint_vjp)
+
+
+def _odeint_jvp(argnums, tangents, ans, args, kwargs):
+    """The tangent of odeint's answer: the sensitivity system integrated forwards.
+
+    y(t_i) moves with y0 and the arguments through the sensitivity equations; moving the
+    start time t_0 is moving y0 by -f(y0, t_0) dt_0; moving a later time t_i slides y(t_i)
+    along the trajectory by f(y(t_i), t_i) dt_i. The first row is y0 itself.
+    """
+    func, y0, t, func_args = args
+    given = dict(zip(argnums, tangents))
+    T, D = ans.shape
+    flat_args, unflatten = flatten(func_args)
+    d_args = flatten(given[3])[0] if 3 in given else onp.zeros(flat_args.shape[0])
+    d_y0 = given.get(1, onp.zeros(D))
+    d_t = given.get(2)
+
+    def flat_func(y, t, flat_args):
+        return func(y, t, *unflatten(flat_args))
+
+    def sensitivity_dynamics(state, t, flat_args, d_args):
+        y, dy = state[:D], state[D:]
+        dy_dt, d_dy_dt = make_jvp(flat_func, (0, 2))(y, t, flat_args)((dy, d_args))
+        return np.hstack((dy_dt, d_dy_dt))
+
+    start = d_y0 if d_t is None else d_y0 - func(y0, t[0], *func_args) * d_t[0]
+    states = odeint(sensitivity_dynamics, np.hstack((y0, start)), t, (flat_args, d_args),
+                    **kwargs)
+    rows = [d_y0] + [states[i, D:] for i in range(1, T)]
+    if d_t is not None:
+        rows = [rows[0]] + [rows[i] + func(ans[i, :], t[i], *func_args) * d_t[i]
+                            for i in range(1, T)]
+    return np.stack(rows)
+
+
+defjvp_argnums(odeint, _odeint_jvp)
 
 
 def __getattr__(name):
