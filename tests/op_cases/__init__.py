@@ -7,7 +7,11 @@ here, so a new op cannot land without a checked rule.
 """
 import importlib
 import pkgutil
+import zlib
 
+import numpy as np
+
+from . import case
 from .case import Case
 
 CASES = {}
@@ -16,6 +20,9 @@ _ORACLE_TABLES = []
 for _info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
     if _info.name == "case":
         continue
+    # Each family draws its inputs from a generator of its own, so adding cases to one
+    # family never changes another family's inputs.
+    case.rng = np.random.default_rng(zlib.crc32(_info.name.encode()))
     _module = importlib.import_module(f"{__name__}.{_info.name}")
     for _name, _cases in _module.CASES.items():
         if _name in CASES:
