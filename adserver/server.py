@@ -2,12 +2,30 @@
 
 One thread serves every session; a session suspended in a client callback does not
 block the others, because its state waits in its frame stack, not on this loop.
+
+The loop also keeps the sessions' life cycle (PROTOCOL.md sections 6, 7.1, 13 and 15):
+
+- **Leases.** Every message a session's client sends, and every reply the daemon sends
+  it, refreshes the session's lease. When the daemon is idle (every message received so
+  far has been handled), a session whose lease is older than ``lease_seconds`` ends, and
+  everything it owns is freed, as on ``bye`` and at shutdown.
+- **The control path.** While a batch runs, the session calls ``_control`` between ops and
+  between backward nodes (at most every ``session.POLL_SECONDS``). It reads what is
+  waiting on the socket without blocking: ``cancel`` is acted on at once, and so are
+  ``ping`` and ``status`` from other connections with nothing queued; anything else goes, stamped with its session's cancel count, to ``backlog``:
+  one queue per connection, so that each connection's messages keep their order, served
+  in turn with the connections whose messages are still on the socket, so that a client
+  that floods the daemon does not push the others' messages back.
+- **Callback time-outs**, checked about ten times a second.
+- **Authentication**: the token challenge of ``adserver.auth`` on ``hello`` and ``status``,
+  and CURVE encryption on the socket when a secret key is configured.
 """
 import logging
 import os
 import secrets
 import signal
 import time
+from collections import OrderedDict, deque
 
 import msgpack
 import zmq
@@ -15,19 +33,34 @@ import zmq
 import adproto
 from adproto import kinds, error_object, ProtocolError, LimitExceeded
 from . import __version__
+from .auth import Gate
 from .limits import Limits
-from .session import Session, OpFailure
+from .logs import event
+from .session import Session, OpFailure, POLL_SECONDS
 from .shared import SharedArrays
 
 log = logging.getLogger("adserver")
+INFO, WARNING, DEBUG = logging.INFO, logging.WARNING, logging.DEBUG
+
+MAX_BACKLOG = 1000          # messages set aside while a batch runs
+MAX_ENDED = 4096            # ended sessions whose reason a SessionError can still name
+HOUSEKEEPING_SECONDS = 0.1  # callback time-outs are checked this often
+_now = time.monotonic
 
 
 class Server:
-    def __init__(self, listen, limits=None, parent_pid=None):
+    def __init__(self, listen, limits=None, parent_pid=None, token=None, curve=None):
+        """``token``: the 32-byte auth token, or None for no authentication.
+        ``curve``: CURVE server socket options (``adserver.keys.server_options``), or None.
+        """
         self.limits = limits or Limits()
         self.listen = listen
         self.parent_pid = parent_pid
+        self.gate = Gate(token)
+        self.curve = bool(curve)
+        self.local = is_local_address(listen)
         self.sessions = {}
+        self.ended = OrderedDict()       # sid -> why it ended
         self.shared = SharedArrays()
         self.ctx = zmq.Context.instance()
         self.sock = self.ctx.socket(zmq.ROUTER)
@@ -36,34 +69,53 @@ class Server:
         # only. The whole-message limit is checked per message, with an error reply.
         self.sock.setsockopt(zmq.MAXMSGSIZE, self.limits.max_message_bytes)
         self.sock.setsockopt(zmq.LINGER, 0)
+        for opt, value in (curve or {}).items():
+            self.sock.setsockopt(opt, value)
         self.sock.bind(listen)
         self.endpoint = self.sock.getsockopt_string(zmq.LAST_ENDPOINT)
         self._running = False
         self.messages = 0
+        self.backlog = OrderedDict()     # connection identity -> deque of (frames, epoch)
+        self.backlogged = 0
+        self._busy = None                # the session whose message is being handled
+        self._current = None             # the connection whose message is being handled
+        self._unwind = set()             # sessions cancelled while a batch ran
+        self.started = _now()
+        self.ops_ended = 0               # ops executed by sessions that have ended
+        self._rate = deque(maxlen=11)    # (time, ops) once a second: ops per second
+        self._next_housekeeping = 0.0
+        self._next_second = 0.0
 
     # --- the loop --------------------------------------------------------------------------
     def serve_forever(self):
         self._running = True
-        log.info("adserver %s listening on %s", __version__, self.endpoint)
-        poller = zmq.Poller()
-        poller.register(self.sock, zmq.POLLIN)
-        next_check = time.monotonic() + 1.0
+        event(log, INFO, "listening", address=self.endpoint, version=__version__,
+              auth="token" if self.gate.required else "none", curve=self.curve,
+              pid=os.getpid())
         try:
             while self._running:
-                if poller.poll(1000):
-                    # Drain what is queued before looking at the clock again.
-                    for _ in range(1000):
-                        try:
-                            frames = self.sock.recv_multipart(zmq.NOBLOCK, copy=False)
-                        except zmq.Again:
-                            break
-                        self._handle(frames)
-                now = time.monotonic()
-                if now >= next_check:
-                    next_check = now + 1.0
-                    if self.parent_pid and not _alive(self.parent_pid):
-                        log.info("parent process %d is gone; stopping", self.parent_pid)
-                        break
+                if self.backlog:
+                    self._serve_backlog()
+                    try:
+                        frames = self.sock.recv_multipart(zmq.NOBLOCK, copy=False)
+                    except zmq.Again:
+                        frames = None
+                    if frames is not None:
+                        self._take(frames)
+                else:
+                    try:
+                        frames = self.sock.recv_multipart(zmq.NOBLOCK, copy=False)
+                    except zmq.Again:
+                        # Idle: every message received so far has been handled.
+                        self._housekeeping(idle=True)
+                        if self._running:
+                            self.sock.poll(self._poll_ms())
+                        continue
+                    self._handle(frames)
+                if self._unwind:
+                    self._unwind_cancelled()
+                if _now() >= self._next_housekeeping:
+                    self._housekeeping(idle=False)
         finally:
             self.close()
 
@@ -72,7 +124,9 @@ class Server:
 
     def close(self):
         n = len(self.sessions)
-        self.sessions.clear()
+        for session in list(self.sessions.values()):
+            self._end(session, "the daemon stopped", level=DEBUG)
+        self.shared = SharedArrays()
         if not self.sock.closed:
             self.sock.close(0)
         if self.listen.startswith("ipc://"):
@@ -80,10 +134,117 @@ class Server:
                 os.unlink(self.listen[len("ipc://"):])
             except OSError:
                 pass
-        log.info("stopped; freed %d session(s)", n)
+        event(log, INFO, "stopped", sessions_freed=n)
+
+    def _poll_ms(self):
+        soonest = min((s.next_deadline() for s in self.sessions.values() if s.frames),
+                      default=float("inf"))
+        wait = min(0.25, max(0.0, soonest - _now()))
+        return max(1, int(wait * 1000))
+
+    def _housekeeping(self, idle):
+        now = _now()
+        self._next_housekeeping = now + HOUSEKEEPING_SECONDS
+        for session in [s for s in self.sessions.values() if s.frames]:
+            if session.next_deadline() <= now:
+                event(log, WARNING, "callback timed out", sid=session.sid,
+                      seconds=self.limits.callback_timeout_seconds)
+                self._send_out(session, session.expire_callbacks(now))
+        if now >= self._next_second:
+            self._next_second = now + 1.0
+            self._rate.append((now, self.ops_total()))
+            if self.parent_pid and not _alive(self.parent_pid):
+                event(log, INFO, "parent process is gone; stopping", parent_pid=self.parent_pid)
+                self._running = False
+            if idle:
+                self._expire(now)
+
+    def _expire(self, now):
+        lease = self.limits.lease_seconds
+        if lease <= 0:
+            return
+        for session in list(self.sessions.values()):
+            if now - session.last_seen > lease:
+                self._end(session, f"expired: its client sent nothing for {lease:g} s "
+                                   "(--lease-seconds)")
+
+    def _end(self, session, reason, level=INFO):
+        self.sessions.pop(session.sid, None)
+        self._unwind.discard(session)
+        self.ops_ended += session.ops_executed
+        nbytes = session.nbytes
+        handles = session.close()
+        self.ended[session.sid] = reason
+        while len(self.ended) > MAX_ENDED:
+            self.ended.popitem(last=False)
+        event(log, level, "session ended", sid=session.sid, reason=reason, handles=handles,
+              bytes=nbytes, ops=session.ops_executed,
+              seconds=round(_now() - session.opened, 3))
+
+    # --- the control path ------------------------------------------------------------------
+    def _control(self):
+        """Called by a running batch: read the socket without blocking (see the docstring)."""
+        while self.backlogged < MAX_BACKLOG:
+            try:
+                frames = self.sock.recv_multipart(zmq.NOBLOCK, copy=False)
+            except zmq.Again:
+                return
+            self._take(frames, always_queue=True)
+
+    def _take(self, frames, always_queue=False):
+        """A message read while others wait: act on control kinds now, queue the rest."""
+        identity = frames[0].bytes
+        kind, session = None, None
+        try:
+            header = adproto.decode_header(frames[1])
+            kind = header["kind"]
+            session = self._lookup(header.get("session"))
+            if session is not None and session.identity != identity:
+                session = None
+        except Exception:
+            pass   # _handle will answer it with the error it deserves
+        queue = self.backlog.get(identity)
+        # cancel is out of band; ping and status are answered at once unless that would
+        # overtake a message of the same connection (one queued, or the one running).
+        if kind == kinds.CANCEL or (kind in (kinds.PING, kinds.STATUS) and queue is None
+                                    and identity != self._current):
+            self._handle(frames)
+            return
+        if queue is None and not always_queue:
+            self._handle(frames)
+            return
+        if queue is None:
+            queue = self.backlog[identity] = deque()
+        queue.append((frames, None if session is None else session.cancels))
+        self.backlogged += 1
+
+    def _serve_backlog(self):
+        """Handle the next queued message of the connection whose turn it is."""
+        identity, queue = next(iter(self.backlog.items()))
+        frames, epoch = queue.popleft()
+        self.backlogged -= 1
+        if queue:
+            self.backlog.move_to_end(identity)
+        else:
+            del self.backlog[identity]
+        self._handle(frames, epoch)
+
+    def _unwind_cancelled(self):
+        sessions, self._unwind = self._unwind, set()
+        for session in sessions:
+            if self.sessions.get(session.sid) is session:
+                self._send_out(session, session.unwind())
 
     # --- one message -------------------------------------------------------------------------
-    def _handle(self, frames):
+    def _handle(self, frames, epoch=None):
+        previous = self._current
+        self._current = frames[0].bytes
+        try:
+            self._handle_one(frames, epoch)
+        finally:
+            self._current = previous
+
+    def _handle_one(self, frames, epoch):
         self.messages += 1
         identity = frames[0].bytes
         rest = frames[1:]
@@ -101,9 +262,10 @@ class Server:
                                     f"{limits.max_message_bytes} (--max-message-bytes)",
                                     limit="max_message_bytes")
             header, body = adproto.decode(rest, max_array_bytes=limits.max_array_bytes)
-            self._dispatch(identity, header, body)
+            self._dispatch(identity, header, body, epoch, rest)
         except ProtocolError as exc:
-            log.warning("%s from %s: %s", exc.error_type, identity.hex(), exc)
+            event(log, WARNING, "message refused", peer=identity.hex(), type=exc.error_type,
+                  limit=exc.limit, error=str(exc))
             req = header.get("req") if header else _request_id(rest[0] if rest else b"")
             self._send(identity, kinds.ERROR, {"error": error_object(
                 exc.error_type, str(exc), limit=exc.limit)}, req=req)
@@ -112,37 +274,64 @@ class Server:
             self._send(identity, kinds.ERROR, {"error": error_object(
                 "InternalError", f"{type(exc).__name__}: {exc}")}, req=header.get("req"))
 
-    def _dispatch(self, identity, header, body):
+    def _dispatch(self, identity, header, body, epoch, frames):
         kind = header["kind"]
         req = header.get("req")
         if kind == kinds.PING:
+            session = self._lookup(header.get("session"))
+            if session is not None and session.identity == identity:
+                session.last_seen = _now()        # a keepalive
             self._send(identity, kinds.PONG, {"server": f"adserver {__version__}",
                                                "sessions": len(self.sessions)}, req=req)
             return
         if kind == kinds.HELLO:
             self._hello(identity, body, req)
             return
+        if kind == kinds.STATUS:
+            self._status(identity, body, req, frames)
+            return
         if not isinstance(body, dict):
             raise ProtocolError(f"the body of a {kind!r} message must be a map")
         session = self._session_for(identity, header)
         if session is None:
             return
-        if kind == kinds.BATCH:
-            try:
-                out = session.on_batch(body, req)
-            except OpFailure as exc:
-                out = [(kinds.ERROR, {"error": exc.info}, req)]
-        elif kind == kinds.CALLBACK_RETURN:
-            out = session.on_callback_return(body)
-        elif kind == kinds.BYE:
-            del self.sessions[session.sid]
-            self.shared.drop_owner(session.sid)
-            log.info("session %s said bye (%d handles freed)", session.sid, len(session.handles))
-            out = [(kinds.GOODBYE, {}, req)]
-        else:
+        session.last_seen = now = _now()
+        if kind == kinds.CANCEL:
+            session.cancel()
+            event(log, INFO, "cancel", sid=session.sid, running=self._busy is session,
+                  suspended=len(session.frames))
+            if self._busy is not None:
+                self._unwind.add(session)      # once the running batch has stopped
+            else:
+                self._send_out(session, session.unwind())
+            return
+        if kind not in (kinds.BATCH, kinds.CALLBACK_RETURN, kinds.BYE):
             raise ProtocolError(f"unknown message kind {kind!r}")
+        self._busy = session
+        session.next_poll = now + POLL_SECONDS
+        try:
+            if kind == kinds.BATCH:
+                try:
+                    out = session.on_batch(body, req, epoch)
+                except OpFailure as exc:
+                    out = [(kinds.ERROR, {"error": exc.info}, req)]
+            elif kind == kinds.CALLBACK_RETURN:
+                out = session.on_callback_return(body)
+            else:
+                self._end(session, "ended with bye")
+                out = [(kinds.GOODBYE, {}, req)]
+        finally:
+            self._busy = None
+        session.last_seen = _now()
+        self._send_out(session, out)
+
+    def _lookup(self, sid):
+        """The live session named ``sid`` (any header value), or None."""
+        return self.sessions.get(sid) if isinstance(sid, str) else None
+
+    def _send_out(self, session, out):
         for message in out:
-            self._send(identity, message[0], message[1],
+            self._send(session.identity, message[0], message[1],
                        req=message[2] if len(message) > 2 else None, session=session.sid)
 
     def _hello(self, identity, body, req):
@@ -152,26 +341,89 @@ class Server:
                 "VersionError", f"client speaks protocol {versions!r}; this daemon speaks "
                 f"{adproto.PROTOCOL_VERSION}")}, req=req)
             return
+        proof = None
+        if self.gate.required:
+            if body.get("auth") is None:
+                self._send(identity, kinds.CHALLENGE, self.gate.challenge(identity), req=req)
+                return
+            nonces, why = self.gate.verify(identity, body.get("auth"))
+            if nonces is None:
+                event(log, WARNING, "authentication failed", peer=identity.hex(), reason=why)
+                self._send(identity, kinds.ERROR, {"error": error_object(
+                    "AuthError", f"authentication failed: {why}")}, req=req)
+                return
+            proof = nonces
         if len(self.sessions) >= self.limits.max_sessions:
             self._send(identity, kinds.ERROR, {"error": error_object(
                 "LimitError", f"daemon already serves {len(self.sessions)} sessions; the limit "
                 f"is {self.limits.max_sessions} (--max-sessions)", limit="max_sessions")}, req=req)
             return
         sid = secrets.token_hex(16)
-        self.sessions[sid] = Session(sid, identity, self.limits, self.shared)
-        log.info("session %s opened by %s (%s)", sid, identity.hex(),
-                 body.get("client", "unknown client"))
-        self._send(identity, kinds.WELCOME, {
-            "session": sid, "version": adproto.PROTOCOL_VERSION,
-            "server": f"adserver {__version__}", "limits": self.limits.as_dict()}, req=req)
+        self.sessions[sid] = Session(sid, identity, self.limits, self.shared,
+                                     control=self._control)
+        event(log, INFO, "session opened", sid=sid, peer=identity.hex(),
+              client=str(body.get("client", "unknown client"))[:200],
+              authenticated=proof is not None)
+        welcome = {"session": sid, "version": adproto.PROTOCOL_VERSION,
+                   "server": f"adserver {__version__}", "limits": self.limits.as_dict()}
+        if proof is not None:
+            welcome["proof"] = self.gate.proof(proof[0], proof[1], sid)
+        self._send(identity, kinds.WELCOME, welcome, req=req)
+
+    def _status(self, identity, body, req, frames):
+        if not (self.local or _loopback_peer(frames)):
+            if not self.gate.required:
+                self._send(identity, kinds.ERROR, {"error": error_object(
+                    "AuthError", "status is answered only to loopback peers here")}, req=req)
+                return
+            auth = body.get("auth") if isinstance(body, dict) else None
+            if auth is None:
+                self._send(identity, kinds.CHALLENGE, self.gate.challenge(identity), req=req)
+                return
+            nonces, why = self.gate.verify(identity, auth)
+            if nonces is None:
+                self._send(identity, kinds.ERROR, {"error": error_object(
+                    "AuthError", f"authentication failed: {why}")}, req=req)
+                return
+        self._send(identity, kinds.STATUS_REPLY, self.status(), req=req)
+
+    def ops_total(self):
+        return self.ops_ended + sum(s.ops_executed for s in self.sessions.values())
+
+    def status(self):
+        now, ops = _now(), self.ops_total()
+        rate = 0.0
+        if self._rate:
+            t0, ops0 = self._rate[0]
+            if now - t0 > 0.5:
+                rate = (ops - ops0) / (now - t0)
+        sessions = self.sessions.values()
+        return {"server": f"adserver {__version__}", "address": self.endpoint,
+                "pid": os.getpid(), "uptime": round(now - self.started, 3),
+                "sessions": len(self.sessions),
+                "handles": sum(len(s.handles) for s in sessions),
+                "bytes": sum(s.nbytes for s in sessions),
+                "suspended": sum(len(s.frames) for s in sessions),
+                "ops": ops, "ops_per_second": round(rate, 3),
+                "messages": self.messages, "backlog": self.backlogged,
+                "auth": "token" if self.gate.required else "none", "curve": self.curve,
+                "limits": self.limits.as_dict()}
 
     def _session_for(self, identity, header):
         sid = header.get("session")
-        session = self.sessions.get(sid)
+        session = self._lookup(sid)
         if session is None or session.identity != identity:
+            why = self.ended.get(sid) if isinstance(sid, str) else None
+            if session is not None:
+                message = (f"session {sid!r} belongs to another connection; a session lives "
+                           "on the connection that opened it")
+            elif why is not None:
+                message = f"session {sid!r} {why}"
+            else:
+                message = (f"no session {sid!r} on this daemon (it ended, expired, or the "
+                           "daemon restarted)")
             self._send(identity, kinds.ERROR, {"error": error_object(
-                "SessionError", f"no session {sid!r} for this connection (it ended, expired, "
-                "or belongs to another client); start a new one with hello")},
+                "SessionError", message + "; start a new one with hello")},
                 req=header.get("req"))
             return None
         return session
@@ -186,7 +438,26 @@ class Server:
         except zmq.ZMQError as exc:
             # The peer is gone (EHOSTUNREACH) or not reading (EAGAIN); drop its sessions'
             # replies rather than block everyone else.
-            log.warning("could not send %s to %s: %s", kind, identity.hex(), exc)
+            event(log, WARNING, "reply dropped", kind=kind, peer=identity.hex(),
+                  error=str(exc))
+
+
+def is_local_address(address):
+    """ipc://, inproc://, or TCP on a loopback host."""
+    if address.startswith("ipc://") or address.startswith("inproc://"):
+        return True
+    if address.startswith("tcp://"):
+        host = address[len("tcp://"):].rsplit(":", 1)[0].strip("[]")
+        return host in ("127.0.0.1", "localhost", "::1") or host.startswith("127.")
+    return False
+
+
+def _loopback_peer(frames):
+    try:
+        peer = frames[0].get("Peer-Address")
+    except Exception:
+        return False
+    return peer in ("::1", "localhost") or peer.startswith("127.") or peer.startswith("::ffff:127.")
 
 
 def _request_id(frame):
@@ -211,7 +482,7 @@ def _alive(pid):
 
 def install_signal_handlers(server):
     def stop(signum, _frame):
-        log.info("signal %d: stopping", signum)
+        event(log, INFO, "signal: stopping", signal=signum)
         server.stop()
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)

@@ -8,8 +8,19 @@ ops of its own). The client's callback_return resumes the innermost frame.
 
 Errors are deferred: a failing op poisons its outputs, the first failure is kept, and the
 next synchronous reply reports it with the op's sequence number.
+
+Life cycle and limits (PROTOCOL.md sections 6, 11 and 13): the session counts the bytes of
+the arrays it holds (``nbytes``, bounded by ``max_session_bytes``) and its live handles,
+daemon-allocated ones included. Between ops, and between the nodes of a backward pass, it
+calls ``control`` (the daemon's look at its socket for ``cancel``, ``ping`` and ``status``
+messages, at most every POLL_SECONDS) and stops when its client has cancelled (the batch's
+``epoch`` is older than ``cancels``) or the pass has run longer than
+``max_backward_seconds``. A callback not answered within ``callback_timeout_seconds``
+fails its vjp (``expire_callbacks``). ``close`` frees everything the session owns.
 """
 import logging
+import time
+from collections import deque
 
 import numpy as np
 
@@ -24,6 +35,10 @@ from .shared import SharedArrays
 add_cotangents = accumulate(P.add)
 
 log = logging.getLogger("adserver.session")
+
+POLL_SECONDS = 0.05     # a running batch looks at the daemon's socket at most this often
+_BOOKKEEPING = frozenset({"trace.push", "trace.pop", "release"})   # run even when cancelled
+_now = time.monotonic
 
 
 class Poison:
@@ -52,9 +67,9 @@ class Frame:
     """A batch being executed, possibly suspended inside a backward pass."""
 
     __slots__ = ("ops", "index", "reply_to", "fetch", "meta", "gen", "gen_op", "gen_request",
-                 "cb_id")
+                 "cb_id", "epoch", "pass_left", "cb_sent", "cb_deadline", "cancelled")
 
-    def __init__(self, ops, reply_to, fetch, meta):
+    def __init__(self, ops, reply_to, fetch, meta, epoch=0):
         self.ops = ops
         self.index = 0
         self.reply_to = reply_to   # request id for a synchronous batch, else None
@@ -64,6 +79,11 @@ class Frame:
         self.gen_op = None         # (seq, out handles, start boxes) of that vjp op
         self.gen_request = None    # the CallbackRequest it is waiting on
         self.cb_id = None
+        self.epoch = epoch         # the session's cancel count when the batch arrived
+        self.pass_left = None      # seconds its backward pass may still run
+        self.cb_sent = None        # when its callback went out
+        self.cb_deadline = None    # when that callback times out
+        self.cancelled = False     # a Cancelled error was recorded for it
 
 
 def _client_forward(*args, _result, **kwargs):
@@ -73,7 +93,7 @@ def _client_forward(*args, _result, **kwargs):
 
 
 class Session:
-    def __init__(self, sid, identity, limits, shared=None):
+    def __init__(self, sid, identity, limits, shared=None, control=None):
         self.sid = sid
         self.identity = identity
         self.limits = limits
@@ -87,9 +107,19 @@ class Session:
         self._next_daemon_handle = -1
         self._next_cb = 0
         self.ops_executed = 0
+        # --- life cycle, limits and control ---
+        self.nbytes = 0            # bytes of the arrays in live handles and publications
+        self.published = {}        # name -> bytes, for the arrays this session published
+        self.control = control     # the daemon's non-blocking look at its socket, or None
+        self.next_poll = 0.0       # when ``control`` is due next (set by the daemon)
+        self.cancels = 0           # cancel messages received; a batch older than that stops
+        self.last_seen = _now()    # the lease counts from here
+        self.opened = self.last_seen
+        self._abandoned = deque(maxlen=256)   # callbacks failed by cancel or timeout
+        self._pass_deadline = float("inf")
 
     # --- entry points: each returns the messages to send, as (kind, body) pairs ---------
-    def on_batch(self, body, req):
+    def on_batch(self, body, req, epoch=None):
         ops = body.get("ops") or []
         if not isinstance(ops, list):
             raise OpFailure(error_object("ProtocolError", "batch 'ops' must be a list"))
@@ -99,10 +129,19 @@ class Session:
                 f"{self.limits.max_ops_per_batch} (--max-ops-per-batch)",
                 limit="max_ops_per_batch"))
         sync = bool(body.get("sync"))
-        frame = Frame(ops, req if sync else None, body.get("fetch") or [], body.get("meta") or [])
+        for field in ("fetch", "meta"):
+            if not isinstance(body.get(field) or [], list):
+                raise OpFailure(error_object("ProtocolError", f"batch {field!r} must be a "
+                                             "list of handles"))
+        frame = Frame(ops, req if sync else None, body.get("fetch") or [], body.get("meta") or [],
+                      self.cancels if epoch is None else epoch)
         return self._run(frame)
 
     def on_callback_return(self, body):
+        if body.get("cb") in self._abandoned:
+            # The daemon gave up on this callback (cancel, timeout) and resumed its batch.
+            log.debug("late callback_return for abandoned callback %r", body.get("cb"))
+            return []
         if not self.frames:
             return [(kinds.ERROR, {"error": error_object(
                 "ProtocolError", "callback_return with no callback outstanding")})]
@@ -111,7 +150,7 @@ class Session:
             return [(kinds.ERROR, {"error": error_object(
                 "ProtocolError", f"callback_return for callback {body.get('cb')!r}, but "
                 f"callback {frame.cb_id} is the one outstanding")})]
-        self.frames.pop()
+        self._pop_frame()
         err = body.get("error")
         try:
             if err:
@@ -141,7 +180,16 @@ class Session:
     # --- the batch loop ------------------------------------------------------------------
     def _run(self, frame):
         ops = frame.ops
+        control = self.control
         while frame.index < len(ops):
+            if control is not None:
+                now = _now()
+                if now >= self.next_poll:
+                    self.next_poll = now + POLL_SECONDS
+                    control()
+            if frame.epoch != self.cancels:
+                self._skip_cancelled(frame)
+                break
             op = ops[frame.index]
             frame.index += 1
             self._execute(op, frame)
@@ -158,8 +206,55 @@ class Session:
                 f"{self.limits.max_callback_depth} (--max-callback-depth)",
                 limit="max_callback_depth", seq=frame.gen_op[0], op="vjp"))
             return self._run(frame)
+        first = self._next_daemon_handle
+        try:
+            body = self._callback_body(frame)
+        except OpFailure as exc:   # describing the values would break a session limit
+            for h in range(first, self._next_daemon_handle, -1):
+                self._drop(h)
+            exc.info.setdefault("seq", frame.gen_op[0])
+            exc.info.setdefault("op", "vjp")
+            self._fail_vjp(frame, exc.info)
+            return self._run(frame)
+        frame.cb_sent = now = _now()
+        timeout = self.limits.callback_timeout_seconds
+        frame.cb_deadline = now + timeout if timeout > 0 else float("inf")
         self.frames.append(frame)
-        return [(kinds.CALLBACK, self._callback_body(frame))]
+        return [(kinds.CALLBACK, body)]
+
+    def _pop_frame(self):
+        """Take the innermost suspended batch off the stack (its callback is over).
+
+        The time the batch spent waiting for its callback does not count against the
+        callback of the batch below it, whose client was busy answering this one.
+        """
+        frame = self.frames.pop()
+        if self.frames and frame.cb_sent is not None:
+            self.frames[-1].cb_deadline += _now() - frame.cb_sent
+        return frame
+
+    def _skip_cancelled(self, frame):
+        """The client cancelled this batch: fail what is left of it, except bookkeeping.
+
+        trace.push, trace.pop and release still run, so that the session's trace levels
+        and handles stay in step with the client's.
+        """
+        ops = frame.ops
+        while frame.index < len(ops):
+            op = ops[frame.index]
+            frame.index += 1
+            try:
+                seq, name, out, _args, _kwargs = op
+            except (TypeError, ValueError):
+                continue
+            if name in _BOOKKEEPING:
+                self._execute(op, frame)
+                continue
+            info = _cancelled(seq, name)
+            if not frame.cancelled:
+                frame.cancelled = True
+                self._record(info)
+            self._poison(out, Poison(seq, name, info["message"], "Cancelled"))
 
     def _execute(self, op, frame):
         try:
@@ -238,23 +333,41 @@ class Session:
             raise OpFailure(error_object("ProtocolError", f"output handle {out!r} must be an "
                                          "integer", seq=seq, op=name))
         if out not in self.handles and len(self.handles) >= self.limits.max_live_handles:
-            raise OpFailure(error_object(
-                "LimitError", f"session holds {len(self.handles)} live handles; the limit is "
-                f"{self.limits.max_live_handles} (--max-live-handles)",
-                limit="max_live_handles", seq=seq, op=name))
-        self.handles[out] = value
+            raise OpFailure(_handle_limit(len(self.handles), self.limits, seq, name))
+        self._set(out, value, seq, name)
+
+    def _set(self, h, value, seq=None, name=None):
+        """handles[h] = value, keeping count of the session's bytes (max_session_bytes)."""
+        old = self.handles.get(h)
+        size, old_size = _nbytes(value), (0 if old is None else _nbytes(old))
+        if size > old_size and self.nbytes - old_size + size > self.limits.max_session_bytes:
+            raise OpFailure(_bytes_limit(self.nbytes - old_size, size, self.limits, seq, name))
+        self.handles[h] = value
+        self.nbytes += size - old_size
+
+    def _drop(self, h):
+        old = self.handles.pop(h, None)
+        if old is not None:
+            self.nbytes -= _nbytes(old)
 
     def _poison(self, out, poison):
         if out is None:
             return
+        handles = self.handles
         for h in (out if isinstance(out, list) else [out]):
             if isinstance(h, int) and not isinstance(h, bool):
-                self.handles[h] = poison
+                if h not in handles and len(handles) >= self.limits.max_live_handles:
+                    continue   # past the limit a failed op's outputs stay unwritten
+                self._drop(h)
+                handles[h] = poison
 
     def _daemon_handle(self, value):
+        if len(self.handles) >= self.limits.max_live_handles:
+            raise OpFailure(_handle_limit(len(self.handles), self.limits, None, None,
+                                          "to describe a callback's values"))
         h = self._next_daemon_handle
         self._next_daemon_handle -= 1
-        self.handles[h] = value
+        self._set(h, value)
         return h
 
     # --- errors --------------------------------------------------------------------------
@@ -285,6 +398,10 @@ class Session:
     def _lookup_for_reply(self, h):
         if type(h) is Ref:
             h = h.handle
+        if not isinstance(h, int) or isinstance(h, bool):
+            self._record(error_object("HandleError", f"a fetch or meta entry must be a "
+                                      f"handle, not {h!r:.100}"))
+            return None
         v = self.handles.get(h, _MISSING)
         if v is _MISSING:
             self._record(error_object("HandleError", f"handle {h} is not live in this session"))
@@ -335,6 +452,8 @@ class Session:
     # --- backward passes -------------------------------------------------------------------
     def _step(self, frame, sent):
         """Advance the frame's backward pass until it suspends or finishes."""
+        started = _now()
+        self._pass_deadline = started + frame.pass_left
         try:
             request = frame.gen.send(sent)
         except StopIteration as stop:
@@ -343,27 +462,150 @@ class Session:
             grads = [_zeros_for(s) if g is None else g for g, s in zip(stop.value, starts)]
             self._store(out, grads, seq, "vjp")
             return
+        finally:
+            frame.pass_left -= _now() - started
         frame.gen_request = request
+
+    def _pass_check(self, frame):
+        """Called before each node of a backward pass: stop it, or look at the socket."""
+        now = _now()
+        if now > self._pass_deadline:
+            seq = frame.gen_op[0] if frame.gen_op else None
+            raise OpFailure(error_object(
+                "LimitError", f"the backward pass ran longer than "
+                f"{self.limits.max_backward_seconds:g} s (--max-backward-seconds) and was "
+                "stopped", limit="max_backward_seconds", seq=seq, op="vjp"))
+        if self.control is not None and now >= self.next_poll:
+            self.next_poll = now + POLL_SECONDS
+            self.control()
+        if frame.epoch != self.cancels:
+            frame.cancelled = True
+            seq = frame.gen_op[0] if frame.gen_op else None
+            raise OpFailure(_cancelled(seq, "vjp", during="its backward pass"))
 
     def _fail_vjp(self, frame, info, poison=None):
         seq, out, _ = frame.gen_op
+        if frame.gen is not None:
+            frame.gen.close()
         frame.gen = None
         if info is not None:
             self._record(info)
-            poison = Poison(seq, "vjp", info["message"])
+            poison = Poison(seq, "vjp", info["message"], info.get("type", "OpError"))
         self._poison(out, poison)
+
+    # --- life cycle: cancel, callback time-outs, the end ----------------------------------
+    def cancel(self):
+        """A ``cancel`` arrived: every batch received before it stops (see ``unwind``)."""
+        self.cancels += 1
+
+    def unwind(self):
+        """Stop the suspended batches older than the last cancel; their replies to send.
+
+        Each one's vjp fails with ``Cancelled``, the rest of its ops are skipped (except
+        bookkeeping) and a sync batch gets its ``result``. Called by the daemon when no
+        batch of this session is running.
+        """
+        out = []
+        while self.frames and self.frames[-1].epoch != self.cancels:
+            frame = self._pop_frame()
+            self._abandoned.append(frame.cb_id)
+            frame.cancelled = True
+            self._fail_vjp(frame, _cancelled(frame.gen_op[0], "vjp",
+                                             during="its callback"))
+            out.extend(self._run(frame))
+        return out
+
+    def next_deadline(self):
+        """When the innermost outstanding callback times out (inf if none)."""
+        return self.frames[-1].cb_deadline if self.frames else float("inf")
+
+    def expire_callbacks(self, now):
+        """Fail the innermost callbacks whose time is up and resume their batches.
+
+        Returns the messages to send (results, or new callbacks).
+        """
+        out = []
+        while self.frames and self.frames[-1].cb_deadline <= now:
+            frame = self._pop_frame()
+            self._abandoned.append(frame.cb_id)
+            name = frame.gen_request.node.prim.name if frame.gen_request else "?"
+            self._fail_vjp(frame, error_object(
+                "LimitError", f"the client did not answer callback {frame.cb_id} (the "
+                f"gradient of '{name}') within "
+                f"{self.limits.callback_timeout_seconds:g} s (--callback-timeout-seconds); "
+                "the vjp failed and the session goes on",
+                limit="callback_timeout_seconds", seq=frame.gen_op[0], op="vjp"))
+            out.extend(self._run(frame))
+        return out
+
+    def close(self):
+        """Free everything the session owns: handles, suspended passes, publications."""
+        n = len(self.handles)
+        for frame in self.frames:
+            if frame.gen is not None:
+                frame.gen.close()
+        self.frames.clear()
+        self.handles.clear()
+        self.client_prims.clear()
+        self.shared.drop_owner(self.sid)
+        self.published.clear()
+        self.nbytes = 0
+        return n
 
 
 _MISSING = object()
+
+
+def _nbytes(v):
+    """Bytes of array data in a handle's value (0 for numbers, poisons and other things)."""
+    t = type(v)
+    if t is np.ndarray:
+        return v.nbytes
+    if t is Box:
+        return _nbytes(getval_all(v))
+    if t is tuple or t is list:
+        return sum(_nbytes(x) for x in v)
+    if isinstance(v, np.generic):
+        return v.nbytes
+    return 0
+
+
+def _handle_limit(held, limits, seq, name, what=""):
+    return error_object(
+        "LimitError", f"session holds {held} live handles; the limit is "
+        f"{limits.max_live_handles} (--max-live-handles)" + (f"; no room {what}" if what else ""),
+        limit="max_live_handles", **({} if seq is None else {"seq": seq}),
+        **({} if name is None else {"op": name}))
+
+
+def _bytes_limit(held, more, limits, seq, name):
+    return error_object(
+        "LimitError", f"session holds {held} bytes of arrays and this needs {more} more; the "
+        f"limit is {limits.max_session_bytes} (--max-session-bytes)",
+        limit="max_session_bytes", **({} if seq is None else {"seq": seq}),
+        **({} if name is None else {"op": name}))
+
+
+def _cancelled(seq, name, during=None):
+    where = f" during {during}" if during else ""
+    return error_object(
+        "Cancelled", f"the client cancelled this batch{where}: op '{name}' (seq {seq}) and "
+        "the ops after it did not run", **({} if seq is None else {"seq": seq}), op=name)
 
 
 def _count(v):
     return len(v) if isinstance(v, (tuple, list)) else 1
 
 
+def _float_type(value):
+    """The value's own float or complex type (float32 stays float32); float64 otherwise."""
+    dtype = np.result_type(value)
+    return dtype if np.issubdtype(dtype, np.inexact) else np.dtype(np.float64)
+
+
 def _zeros_for(start):
     raw = getval_all(start)
-    return np.zeros(np.shape(raw), dtype=np.result_type(raw, np.float64))
+    return np.zeros(np.shape(raw), dtype=_float_type(raw))
 
 
 # --- the session's own ops: trace levels, boxes, passes, uploads, releases -------------
@@ -431,9 +673,12 @@ def _op_vjp(s, seq, out, args, kwargs, frame):
         s._store(out, [_zeros_for(st) for st in starts], seq, "vjp")
         return
     if g is None:
-        g = np.ones_like(np.asarray(getval_all(end._value)), dtype=np.result_type(
-            getval_all(end._value), np.float64))
-    frame.gen = backward(end._node, g, [st._node for st in starts], add_cotangents)
+        g = np.ones_like(np.asarray(getval_all(end._value)),
+                         dtype=_float_type(getval_all(end._value)))
+    frame.gen = backward(end._node, g, [st._node for st in starts], add_cotangents,
+                         lambda: s._pass_check(frame))
+    limit = s.limits.max_backward_seconds
+    frame.pass_left = limit if limit > 0 else float("inf")
     frame.gen_op = (seq, out, starts)
     try:
         s._step(frame, None)
@@ -484,10 +729,16 @@ def _shared_failure(seq, name, exc):
 
 def _op_publish(s, seq, out, args, kwargs, frame):
     """args: [x, name]: x's value, read-only, for every session under ``name``."""
+    name, value = str(args[1]), getval_all(s._resolve(args[0]))
+    size, old = _nbytes(np.asarray(value)), s.published.get(name, 0)
+    if size > old and s.nbytes + size - old > s.limits.max_session_bytes:
+        raise OpFailure(_bytes_limit(s.nbytes - old, size, s.limits, seq, "publish"))
     try:
-        s.shared.publish(str(args[1]), getval_all(s._resolve(args[0])), s.sid)
+        s.shared.publish(name, value, s.sid)
     except KeyError as exc:
         raise _shared_failure(seq, "publish", exc) from None
+    s.published[name] = size
+    s.nbytes += size - old
 
 
 def _op_shared(s, seq, out, args, kwargs, frame):
@@ -503,11 +754,12 @@ def _op_unpublish(s, seq, out, args, kwargs, frame):
         s.shared.unpublish(str(args[0]), s.sid)
     except KeyError as exc:
         raise _shared_failure(seq, "unpublish", exc) from None
+    s.nbytes -= s.published.pop(str(args[0]), 0)
 
 
 def _op_release(s, seq, out, args, kwargs, frame):
     for h in args[0] if args else ():
-        s.handles.pop(h.handle if type(h) is Ref else h, None)
+        s._drop(h.handle if type(h) is Ref else h)
 
 
 def _op_value(s, seq, out, args, kwargs, frame):

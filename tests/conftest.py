@@ -11,6 +11,21 @@ import pytest
 from adserver.ping import ping
 
 
+@pytest.fixture(scope="session", autouse=True)
+def token_file(tmp_path_factory):
+    """One auth token for the test run, kept in a temporary directory rather than the
+    user's ~/.config; daemons and clients started by the tests find it through the
+    environment."""
+    path = tmp_path_factory.mktemp("auth", numbered=True) / "token"
+    old = os.environ.get("ADSERVER_TOKEN_FILE")
+    os.environ["ADSERVER_TOKEN_FILE"] = str(path)
+    yield path
+    if old is None:
+        os.environ.pop("ADSERVER_TOKEN_FILE", None)
+    else:
+        os.environ["ADSERVER_TOKEN_FILE"] = old
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

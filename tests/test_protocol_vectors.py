@@ -160,7 +160,7 @@ def test_vector_decodes_to_its_rendering(path):
     assert counter[0] == len(doc["frames"]) - 2, "every array frame is used, once"
     assert header["v"] == adproto.PROTOCOL_VERSION
     assert list(header)[:2] == ["v", "kind"]
-    if header["kind"] in kinds.CLIENT_KINDS - {kinds.HELLO, kinds.PING}:
+    if header["kind"] in kinds.CLIENT_KINDS - {kinds.HELLO, kinds.PING, kinds.STATUS}:
         assert isinstance(header.get("session"), str)
     if header["kind"] == kinds.CALLBACK:
         assert "req" not in header

@@ -38,12 +38,14 @@ def toposort(end):
                 child_counts[parent] -= 1
 
 
-def backward(end_node, g, start_nodes, add):
+def backward(end_node, g, start_nodes, add, check=None):
     """Generator: cotangents of ``start_nodes`` given cotangent ``g`` of ``end_node``.
 
     ``add`` sums two cotangents (a primitive, so that sums are traced when an outer level
-    is active). A start node the end does not depend on gets None; the caller fills zeros.
-    Returns (via StopIteration) the list of cotangents in the order of ``start_nodes``.
+    is active). ``check``, if given, is called before each node, and may stop the pass by
+    raising (a daemon uses it for time limits and cancellation). A start node the end does
+    not depend on gets None; the caller fills zeros. Returns (via StopIteration) the list
+    of cotangents in the order of ``start_nodes``.
     """
     wanted = {node: i for i, node in enumerate(start_nodes)}
     results = [None] * len(start_nodes)
@@ -52,6 +54,8 @@ def backward(end_node, g, start_nodes, add):
         og = outgrads.pop(node, None)
         if og is None:
             continue
+        if check is not None:
+            check()
         i = wanted.get(node)
         if i is not None:
             results[i] = og

@@ -35,6 +35,8 @@ JSON rendering of a decoded value (PROTOCOL.md, "Golden vectors", says the same)
 The output is deterministic: the same code always writes the same bytes.
 """
 import argparse
+import hashlib
+import hmac
 import json
 import math
 import os
@@ -58,7 +60,20 @@ LIMITS = {                                  # the daemon's defaults (adserver/li
     "max_live_handles": 1_000_000,
     "max_callback_depth": 64,
     "max_sessions": 1024,
+    "max_session_bytes": 1 << 33,
+    "lease_seconds": 600.0,
+    "max_backward_seconds": 600.0,
+    "callback_timeout_seconds": 300.0,
 }
+
+# The authentication example (PROTOCOL.md section 15.2): a token, the daemon's nonce and the
+# client's cnonce, all fixed so that the vectors are reproducible. Real ones are random.
+TOKEN = bytes(range(32))                                  # 000102...1f
+NONCE = bytes.fromhex("a0" * 16 + "b1" * 16)
+CNONCE = bytes.fromhex("c2" * 16 + "d3" * 16)
+MAC = hmac.new(TOKEN, b"adserver-v1-hello" + NONCE + CNONCE, hashlib.sha256).hexdigest()
+PROOF = hmac.new(TOKEN, b"adserver-v1-welcome" + NONCE + CNONCE + SID.encode("ascii"),
+                 hashlib.sha256).hexdigest()
 
 
 def _client(req):
@@ -172,6 +187,43 @@ def vectors():
         ("ping", "A liveness check; needs no session.", kinds.PING, {"req": 1}, {}),
         ("pong", "The reply to ping: the daemon's name and how many sessions it serves.",
          kinds.PONG, {"req": 1}, {"server": SERVER, "sessions": 3}),
+        ("challenge", "A daemon that requires the token answers a hello without proof with a "
+                      "challenge: a fresh 32-byte nonce (64 hex digits; fixed here) for this "
+                      "connection. req echoes the hello's.",
+         kinds.CHALLENGE, {"req": 1}, {"nonce": NONCE.hex(), "method": "hmac-sha256"}),
+        ("hello_auth", "The client's second hello, answering the challenge: its own 32-byte "
+                       "cnonce and mac = HMAC-SHA256(token, 'adserver-v1-hello' || nonce || "
+                       "cnonce), over the raw bytes, as hex. The token here is the bytes "
+                       "00 01 02 ... 1f.",
+         kinds.HELLO, {"req": 2},
+         {"versions": [1], "client": "adclient",
+          "auth": {"nonce": NONCE.hex(), "cnonce": CNONCE.hex(), "mac": MAC}}),
+        ("welcome_auth", "The welcome after hello_auth: proof = HMAC-SHA256(token, "
+                         "'adserver-v1-welcome' || nonce || cnonce || session id as ASCII) "
+                         "shows the client that the daemon holds the token too.",
+         kinds.WELCOME, {"req": 2},
+         {"session": SID, "version": 1, "server": SERVER, "limits": dict(LIMITS),
+          "proof": PROOF}),
+        ("redirect", "A front door (adserver --workers) answers hello by sending the client "
+                     "to a worker, which it then says hello to; the session lives there.",
+         kinds.REDIRECT, {"req": 1}, {"address": "tcp://127.0.0.1:5758", "worker": 1}),
+        ("ping_keepalive", "A ping that names the client's session refreshes its lease; the "
+                           "client sends one when it has been quiet for half a lease and has "
+                           "no ops to send. The pong is as for any ping.",
+         kinds.PING, _client(9), {}),
+        ("cancel", "The client stops its session's batches: the one running stops between "
+                   "ops or backward nodes, and those received before the cancel do not run. "
+                   "No reply of its own: the cancelled sync batch's result reports it.",
+         kinds.CANCEL, _client(10), {}),
+        ("status", "Ask a daemon about its load; needs no session (loopback peers, or the "
+                   "token through a challenge).", kinds.STATUS, {"req": 1}, {}),
+        ("status_reply", "The answer to status: sessions, live handles, bytes held, ops "
+                         "executed and per second, and more (section 5.10).",
+         kinds.STATUS_REPLY, {"req": 1},
+         {"server": SERVER, "address": "tcp://127.0.0.1:5757", "pid": 4242, "uptime": 12.5,
+          "sessions": 2, "handles": 17, "bytes": 4096, "suspended": 0, "ops": 1234,
+          "ops_per_second": 98.75, "messages": 40, "backlog": 0, "auth": "token",
+          "curve": False, "limits": dict(LIMITS)}),
         ("bye", "The client ends its session; everything the session holds is freed.",
          kinds.BYE, _client(8), {}),
         ("goodbye", "The daemon confirms the bye.", kinds.GOODBYE, {"req": 8}, {}),

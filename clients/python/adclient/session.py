@@ -8,6 +8,30 @@ defined): the handler runs right here, its own ops go out, and the wait resumes.
 
 With no address configured (ADSERVER_ADDRESS unset) the session starts a private daemon
 on an ipc socket in a fresh 0700 directory and stops it when the process exits.
+
+The service side (PROTOCOL.md sections 6, 7.1 and 15), all on the caller's own thread:
+
+- **hello** follows a ``redirect`` (a front door of ``adserver --workers``) and answers a
+  ``challenge`` with the token (``adserver.auth``: the token file is found as the daemon
+  finds it, or through ADSERVER_TOKEN_FILE), then checks the daemon's ``proof``. With
+  ADSERVER_CURVE_SERVER_KEY set, the connection is CURVE-encrypted (``adserver.keys``).
+- **Keepalive.** The daemon ends a session that sends nothing for its lease
+  (``welcome.limits.lease_seconds``). Every message refreshes it; besides, at any call
+  into the session after half a lease without a message (``op``, ``flush``, ``sync``,
+  ``get_session``), the client sends its pending ops or, with none, a ``ping`` naming its
+  session. No timer and no thread: a client that makes no call for a whole lease loses the
+  session (the private daemon has no lease).
+- **A lost session.** A socket monitor reports a dropped connection (the daemon stopped
+  or restarted; ZMTP heartbeats also notice a vanished host), and a SessionError reply to
+  any message says the daemon no longer knows the session. Either way the session is
+  closed, the next call raises SessionLost naming it, and ``get_session()`` then starts a
+  new one.
+- **Cancel.** Ctrl-C while waiting for a reply sends ``cancel`` (the daemon stops the
+  running batch between ops or backward nodes), waits for the cancelled reply so that the
+  session stays in step, and re-raises KeyboardInterrupt. A second Ctrl-C abandons the
+  session.
+- A batch the daemon refused as a whole (a LimitError for an over-large array in a
+  fire-and-forget batch) is raised at the next sync.
 """
 import atexit
 import os
@@ -18,16 +42,22 @@ import tempfile
 import time
 
 import zmq
+from zmq.utils.monitor import recv_monitor_message
 
 import adproto
 from adproto import kinds
 from .errors import DaemonError, SessionLost
 
 FLUSH_OPS = 2000   # send a batch once this many ops are pending, without waiting
+HEARTBEAT_MS = 10_000          # ZMTP heartbeats: a host that vanished is noticed ...
+HEARTBEAT_TIMEOUT_MS = 60_000  # ... after this long without any traffic
+MAX_REDIRECTS = 3
+_MONITOR_EVENTS = (zmq.EVENT_DISCONNECTED | zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL |
+                   zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL | zmq.EVENT_HANDSHAKE_FAILED_AUTH)
 
 
 class Session:
-    def __init__(self, address=None, client="adclient", connect_timeout=60.0):
+    def __init__(self, address=None, client="adclient", connect_timeout=60.0, token_file=None):
         self.client = client
         self.ctx = zmq.Context.instance()
         self._daemon = None
@@ -35,9 +65,9 @@ class Session:
         if address is None:
             address = self._start_private_daemon()
         self.address = address
-        self.sock = self.ctx.socket(zmq.DEALER)
-        self.sock.setsockopt(zmq.LINGER, 0)
-        self.sock.connect(address)
+        self.front_address = None      # the front door that redirected us, if one did
+        self.token_file = token_file
+        self.sock = self._monitor = None
         self.pending = []
         self._releases = []
         self._origins = {}
@@ -57,22 +87,131 @@ class Session:
         self.locator = _user_location
         self.closed = False
         self.sid = None
+        self.lost = None               # why the session is gone, once it is known to be
+        self._lost_reported = False
+        self._refused = None           # an error reply to a fire-and-forget batch
         self._pid = os.getpid()
-        welcome = self._request(kinds.HELLO, {"versions": [adproto.PROTOCOL_VERSION],
-                                              "client": client}, timeout=connect_timeout)
+        self.lease = 0.0
+        self._keepalive_at = float("inf")
+        self.authenticated = False
+        self._connect(address)
+        try:
+            welcome = self._hello(connect_timeout)
+        except BaseException:
+            self._close_socket()
+            self._stop_private_daemon()
+            raise
         self.sid = welcome["session"]
         self.limits = welcome.get("limits", {})
+        self.lease = float(self.limits.get("lease_seconds") or 0.0)
+        self._touch()
 
     # --- the private daemon ----------------------------------------------------------------
     def _start_private_daemon(self):
         self._tmpdir = tempfile.mkdtemp(prefix="adserver-")  # mode 0700
         address = f"ipc://{self._tmpdir}/daemon.sock"
         level = os.environ.get("ADSERVER_LOG_LEVEL", "warning")
+        # No lease: the private daemon lives and dies with this process.
         self._daemon = subprocess.Popen(
             [sys.executable, "-m", "adserver", "--listen", address,
-             "--parent-pid", str(os.getpid()), "--log-level", level],
+             "--parent-pid", str(os.getpid()), "--log-level", level, "--lease-seconds", "0"],
             stdin=subprocess.DEVNULL)
         return address
+
+    def _stop_private_daemon(self):
+        if self._daemon is not None:
+            self._daemon.terminate()
+            try:
+                self._daemon.wait(5)
+            except subprocess.TimeoutExpired:
+                self._daemon.kill()
+            self._daemon = None
+        if self._tmpdir:
+            shutil.rmtree(self._tmpdir, ignore_errors=True)
+            self._tmpdir = None
+
+    # --- the connection ------------------------------------------------------------------------
+    def _connect(self, address):
+        self._close_socket()
+        sock = self.ctx.socket(zmq.DEALER)
+        sock.setsockopt(zmq.LINGER, 0)
+        sock.setsockopt(zmq.HEARTBEAT_IVL, HEARTBEAT_MS)
+        sock.setsockopt(zmq.HEARTBEAT_TIMEOUT, HEARTBEAT_TIMEOUT_MS)
+        if self._daemon is None:
+            from adserver.keys import client_options
+            for opt, value in client_options().items():
+                sock.setsockopt(opt, value)
+            self.curve = bool(os.environ.get("ADSERVER_CURVE_SERVER_KEY"))
+        else:
+            self.curve = False
+        self._monitor = sock.get_monitor_socket(_MONITOR_EVENTS)
+        sock.connect(address)
+        self.sock = sock
+        self.address = address
+
+    def _close_socket(self):
+        if self.sock is not None:
+            try:
+                self.sock.disable_monitor()
+            except zmq.ZMQError:
+                pass
+            self.sock.close(0)
+            self.sock = None
+        if self._monitor is not None:
+            self._monitor.close(0)
+            self._monitor = None
+
+    def _hello(self, timeout):
+        """hello, following redirects and answering a challenge; the welcome body."""
+        body = {"versions": [adproto.PROTOCOL_VERSION], "client": self.client}
+        auth = None
+        for _ in range(MAX_REDIRECTS + 2):
+            kind, reply = self._exchange(kinds.HELLO, body, timeout=timeout)
+            if kind == kinds.WELCOME:
+                if auth is not None:
+                    from adserver.auth import check_proof
+                    if not check_proof(self._token, auth, reply.get("session", ""),
+                                       reply.get("proof")):
+                        raise DaemonError({"type": "AuthError", "message":
+                                           f"the daemon at {self.address} did not prove that "
+                                           "it holds the token: it may not be the daemon you "
+                                           "meant to reach"})
+                    self.authenticated = True
+                return reply
+            if kind == kinds.CHALLENGE and auth is None:
+                from adserver.auth import answer, load_token, TokenError
+                try:
+                    self._token = load_token(self.token_file)
+                except TokenError as exc:
+                    raise DaemonError({"type": "AuthError", "message":
+                                       f"the daemon at {self.address} requires a token: "
+                                       f"{exc}"}) from None
+                auth = body["auth"] = answer(self._token, reply)
+                continue
+            if kind == kinds.REDIRECT and self.front_address is None:
+                if self.front_address is None:
+                    self.front_address = self.address
+                self._connect(_redirected(self.address, str(reply.get("address"))))
+                continue
+            raise DaemonError({"type": "ProtocolError",
+                               "message": f"unexpected {kind!r} in answer to hello"})
+        raise DaemonError({"type": "ProtocolError", "message": "hello went round in circles"})
+
+    def _touch(self):
+        """A message went out: the lease is fresh; the next keepalive is half a lease away."""
+        if self.lease > 0:
+            self._keepalive_at = time.monotonic() + self.lease / 2
+
+    def keepalive(self):
+        """If half a lease has passed without a message, send one (pending ops, or a ping)."""
+        if time.monotonic() < self._keepalive_at or self.closed:
+            return
+        if self.pending or self._releases:
+            self.flush()
+        else:
+            self._check_pid()
+            self._send(kinds.PING, {})
+
 
     # --- handles and ops -------------------------------------------------------------------
     def new_handle(self):
@@ -100,7 +239,7 @@ class Session:
             self._must_sync = True
         if self.locator is not None:
             self._origins[seq] = self.locator()
-        if len(self.pending) >= FLUSH_OPS:
+        if len(self.pending) >= FLUSH_OPS or time.monotonic() >= self._keepalive_at:
             self.flush()
         return out
 
@@ -133,9 +272,15 @@ class Session:
         self._check_pid()
         self._must_sync = False
         body = self._request(kinds.BATCH, {"ops": self._take_batch(), "sync": True,
-                                           "fetch": list(fetch), "meta": list(meta)})
+                                           "fetch": list(fetch), "meta": list(meta)},
+                             cancellable=True)
         if not self._serving:
             self.keep_alive.clear()
+        if self._refused is not None:
+            refused, self._refused = self._refused, None
+            refused.setdefault("message", "refused")
+            refused["message"] = "a batch sent earlier was refused: " + refused["message"]
+            self._raise(refused)
         err = body.get("error")
         if err:
             self._raise(err)
@@ -171,38 +316,128 @@ class Session:
         if self.sid is not None:
             header["session"] = self.sid
         self.sock.send_multipart(adproto.encode(kind, body, **header), copy=False)
+        self._touch()
         return self._req
 
-    def _request(self, kind, body, timeout=None):
+    def _request(self, kind, body, timeout=None, cancellable=False):
+        rkind, reply = self._exchange(kind, body, timeout, cancellable)
+        return reply
+
+    def _exchange(self, kind, body, timeout=None, cancellable=False):
+        """Send one message and wait for its answer: (kind, body) of the answer.
+
+        Callbacks that arrive meanwhile are served. An ``error`` answer raises DaemonError
+        (SessionLost for a SessionError); Ctrl-C cancels (see the module docstring).
+        """
         req = self._send(kind, body)
         self.round_trips += 1
         deadline = None if timeout is None else time.monotonic() + timeout
+        try:
+            while True:
+                header, reply = self._recv(deadline)
+                rkind = header["kind"]
+                if rkind == kinds.CALLBACK:
+                    self._serve_callback(reply)
+                    continue
+                rreq = header.get("req")
+                if rkind == kinds.ERROR:
+                    err = reply.get("error", {})
+                    if err.get("type") == "SessionError" and self.sid is not None:
+                        self._lose(err.get("message", "the daemon no longer knows it"))
+                    if rreq not in (req, None):
+                        # The answer to a fire-and-forget batch the daemon refused.
+                        if self._refused is None:
+                            self._refused = dict(err)
+                        continue
+                    raise DaemonError(err)
+                if rreq != req:
+                    continue  # a late answer to an abandoned request, or a pong
+                return rkind, reply
+        except KeyboardInterrupt:
+            if cancellable and self.sid is not None and not self.closed:
+                self._cancel_and_drain(req)
+            raise
+
+    def _cancel_and_drain(self, req):
+        """Ctrl-C while waiting for ``req``: cancel, then wait for its (cancelled) answer."""
+        try:
+            self._send(kinds.CANCEL, {})
+            while True:
+                header, reply = self._recv(None)
+                if header["kind"] == kinds.CALLBACK:
+                    # The user asked to stop: do not run more of their code.
+                    self._send(kinds.CALLBACK_RETURN, {"cb": reply.get("cb"), "grads": [],
+                                                       "error": {"message": "cancelled",
+                                                                 "type": "KeyboardInterrupt"}})
+                    continue
+                if header.get("req") == req:
+                    return
+        except KeyboardInterrupt:
+            self.closed = True
+            self.lost = "interrupted twice while its batch was being cancelled"
+            self._lost_reported = True
+        except SessionLost:
+            pass
+
+    def _lose(self, reason):
+        """The session is gone: close it and raise SessionLost naming it."""
+        self.closed = True
+        if self.lost is None:
+            self.lost = reason
+        self._lost_reported = True
+        raise SessionLost(self._lost_message())
+
+    def _lost_message(self):
+        where = self.address if self.front_address is None else \
+            f"{self.address} (via {self.front_address})"
+        if self.sid is None:
+            return f"cannot open a session at {where}: {self.lost}"
+        return (f"session {self.sid} at {where} is lost: {self.lost}. The values it held are "
+                "gone; the next operation starts a new session")
+
+    def _poll_monitor(self):
+        """Read the socket monitor: a dropped connection means a lost session."""
+        mon = self._monitor
+        if mon is None:
+            return
         while True:
-            header, reply = self._recv(deadline)
-            rkind = header["kind"]
-            if rkind == kinds.CALLBACK:
-                self._serve_callback(reply)
-                continue
-            if header.get("req") not in (req, None):
-                continue  # a late answer to an abandoned request
-            if rkind == kinds.ERROR:
-                err = reply.get("error", {})
-                if err.get("type") == "SessionError":
+            try:
+                ev = recv_monitor_message(mon, zmq.NOBLOCK)
+            except zmq.Again:
+                return
+            except zmq.ZMQError:
+                return
+            e = ev["event"]
+            if e & (zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                    zmq.EVENT_HANDSHAKE_FAILED_AUTH):
+                why = ("the CURVE handshake failed: is ADSERVER_CURVE_SERVER_KEY the daemon's "
+                       "public key, and does the daemon use CURVE?" if self.curve else
+                       "the ZeroMQ handshake failed: does the daemon require CURVE "
+                       "(ADSERVER_CURVE_SERVER_KEY)?")
+                if self.sid is None:
                     self.closed = True
-                    raise SessionLost(f"{err.get('message')} (session {self.sid} at "
-                                      f"{self.address})")
-                raise DaemonError(err)
-            return reply
+                    raise SessionLost(f"cannot connect to {self.address}: {why}")
+                if self.lost is None:
+                    self.closed, self.lost = True, why
+            elif e & zmq.EVENT_DISCONNECTED and self.sid is not None and self.lost is None:
+                self.closed = True
+                self.lost = ("the daemon closed the connection (it stopped or restarted, or "
+                             "the network failed)")
 
     def _recv(self, deadline):
+        poller = zmq.Poller()
+        poller.register(self.sock, zmq.POLLIN)
+        poller.register(self._monitor, zmq.POLLIN)
         while True:
-            if self.sock.poll(500):
+            ready = dict(poller.poll(500))
+            if self.sock in ready:
                 frames = self.sock.recv_multipart(copy=False)
                 return adproto.decode(frames)
+            self._poll_monitor()
+            if self.lost is not None:
+                self._lose(self.lost)
             if self._daemon is not None and self._daemon.poll() is not None:
-                self.closed = True
-                raise SessionLost(f"the private daemon exited with status "
-                                  f"{self._daemon.returncode}")
+                self._lose(f"the private daemon exited with status {self._daemon.returncode}")
             if deadline is not None and time.monotonic() > deadline:
                 raise TimeoutError(f"no answer from the daemon at {self.address}")
 
@@ -236,29 +471,47 @@ class Session:
         if os.getpid() != self._pid:
             raise SessionLost("this session belongs to the parent process; a forked child "
                               "needs its own (call adclient.session.reset())")
+        if not self.closed:
+            self._poll_monitor()
         if self.closed:
+            if self.lost is not None:
+                self._lost_reported = True
+                raise SessionLost(self._lost_message())
             raise SessionLost(f"session {self.sid} is closed")
 
+    def cancel(self):
+        """Ask the daemon to stop this session's running and queued batches (no wait)."""
+        if not self.closed and self.sid is not None:
+            self._send(kinds.CANCEL, {})
+
     def close(self):
-        if self.closed or os.getpid() != self._pid:
+        if os.getpid() != self._pid:
             return
-        try:
-            self.flush()
-            self._send(kinds.BYE, {})
-            if self.sock.poll(2000):
-                self.sock.recv_multipart()
-        except Exception:
-            pass
-        self.closed = True
-        self.sock.close(0)
-        if self._daemon is not None:
-            self._daemon.terminate()
+        if not self.closed:
             try:
-                self._daemon.wait(5)
-            except subprocess.TimeoutExpired:
-                self._daemon.kill()
-        if self._tmpdir:
-            shutil.rmtree(self._tmpdir, ignore_errors=True)
+                self.flush()
+                self._send(kinds.BYE, {})
+                deadline = time.monotonic() + 2.0
+                while time.monotonic() < deadline and self.sock.poll(
+                        max(1, int((deadline - time.monotonic()) * 1000))):
+                    header, _ = adproto.decode(self.sock.recv_multipart())
+                    if header["kind"] in (kinds.GOODBYE, kinds.ERROR):
+                        break
+            except Exception:
+                pass
+        self.closed = True
+        self._close_socket()
+        self._stop_private_daemon()
+
+
+def _redirected(front, address):
+    """A redirect's address, with a wildcard host replaced by the front door's host."""
+    if address.startswith("tcp://") and front.startswith("tcp://"):
+        host, port = address[len("tcp://"):].rsplit(":", 1)
+        if host in ("0.0.0.0", "*", "::", "[::]", ""):
+            front_host = front[len("tcp://"):].rsplit(":", 1)[0]
+            return f"tcp://{front_host}:{port}"
+    return address
 
 
 _ADCLIENT_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -283,6 +536,15 @@ def get_session():
     """The process's session, started on first use (ADSERVER_ADDRESS, or a private daemon)."""
     global _session
     s = _session
+    if s is not None and not s.closed and s._pid == os.getpid():
+        s._poll_monitor()
+        if not s.closed:
+            s.keepalive()
+    if s is not None and s.closed and s.lost is not None and not s._lost_reported \
+            and s._pid == os.getpid():
+        # Say once that the values of the old session are gone; the next call starts anew.
+        s._lost_reported = True
+        raise SessionLost(s._lost_message())
     if s is None or s.closed or s._pid != os.getpid():
         s = _session = Session(os.environ.get("ADSERVER_ADDRESS") or None)
         atexit.register(s.close)

@@ -1,0 +1,187 @@
+"""Token authentication: the token file, and the HMAC challenge of PROTOCOL.md section 15.
+
+The token is 32 random bytes, kept as 64 hex digits in a file only its owner can read
+(mode 0600, in a 0700 directory). The daemon creates it on first start; a client on the
+same machine and account finds it in the same place; a client elsewhere gets a copy and
+names it with ``ADSERVER_TOKEN_FILE``. Where it lives, first match wins:
+
+1. ``--token-file PATH`` (daemon) / the ``token_file`` argument (client);
+2. ``$ADSERVER_TOKEN_FILE``;
+3. ``$XDG_RUNTIME_DIR/adserver/token`` if ``XDG_RUNTIME_DIR`` names an existing directory;
+4. ``~/.config/adserver/token``.
+
+The token never crosses the wire. The daemon answers a ``hello`` (or a ``status``) that
+carries no proof with a ``challenge``: a fresh 32-byte ``nonce``. The client picks its own
+32-byte ``cnonce`` and sends the message again with
+``auth = {nonce, cnonce, mac}``, where ``mac = HMAC-SHA256(token, "adserver-v1-hello" ||
+nonce || cnonce)``. The daemon checks it (constant time; each nonce is good once, for
+CHALLENGE_SECONDS) and proves in turn that it holds the token: ``welcome.proof =
+HMAC-SHA256(token, "adserver-v1-welcome" || nonce || cnonce || session id)``. Nonces,
+cnonces, macs and proofs travel as lowercase hex strings; the HMAC inputs are the raw bytes.
+
+Used by the daemon (adserver.server), its front door (adserver.workers), ``adserver
+status`` and the Python client (adclient.session).
+"""
+import hashlib
+import hmac
+import os
+import secrets
+import stat
+import time
+from collections import OrderedDict
+
+HELLO_LABEL = b"adserver-v1-hello"
+WELCOME_LABEL = b"adserver-v1-welcome"
+CHALLENGE_SECONDS = 60.0      # a challenge must be answered within this time
+MAX_CHALLENGES = 10000        # outstanding challenges the daemon remembers
+
+
+class TokenError(Exception):
+    """The token file is missing, unreadable, malformed or readable by others."""
+
+
+# --- the token file ---------------------------------------------------------------------------
+def default_token_path(environ=None):
+    env = os.environ if environ is None else environ
+    if env.get("ADSERVER_TOKEN_FILE"):
+        return env["ADSERVER_TOKEN_FILE"]
+    if env.get("XDG_RUNTIME_DIR") and os.path.isdir(env["XDG_RUNTIME_DIR"]):
+        return os.path.join(env["XDG_RUNTIME_DIR"], "adserver", "token")
+    return os.path.join(os.path.expanduser("~"), ".config", "adserver", "token")
+
+
+def load_token(path=None):
+    """The token's 32 bytes from ``path`` (default: ``default_token_path()``)."""
+    path = path or default_token_path()
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        raise TokenError(f"no token file at {path} (the daemon writes one when it first "
+                         "starts; elsewhere set ADSERVER_TOKEN_FILE to a copy of it)") from None
+    except OSError as exc:
+        raise TokenError(f"cannot read the token file {path}: {exc.strerror}") from None
+    try:
+        st = os.fstat(fd)
+        text = os.read(fd, 4096).decode("ascii", "replace").strip()
+    finally:
+        os.close(fd)
+    if st.st_mode & 0o077:
+        raise TokenError(f"the token file {path} is readable by others (mode "
+                         f"{stat.S_IMODE(st.st_mode):04o}); make it 0600: chmod 600 {path}")
+    try:
+        token = bytes.fromhex(text)
+    except ValueError:
+        token = b""
+    if len(token) != 32:
+        raise TokenError(f"the token file {path} does not hold 64 hex digits")
+    return token
+
+
+def ensure_token(path=None):
+    """The token at ``path``, made first (0600, directory 0700) if there is none.
+
+    Safe when several daemons start at once: the file appears whole or not at all.
+    """
+    path = path or default_token_path()
+    try:
+        return load_token(path)
+    except TokenError:
+        if os.path.exists(path):
+            raise
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, mode=0o700, exist_ok=True)
+    tmp = f"{path}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        os.write(fd, (secrets.token_hex(32) + "\n").encode("ascii"))
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    try:
+        os.link(tmp, path)        # fails if another daemon got there first: then use its token
+    except FileExistsError:
+        pass
+    finally:
+        os.unlink(tmp)
+    return load_token(path)
+
+
+# --- the exchange --------------------------------------------------------------------------------
+def hello_mac(token, nonce, cnonce):
+    return hmac.new(token, HELLO_LABEL + nonce + cnonce, hashlib.sha256).hexdigest()
+
+
+def welcome_proof(token, nonce, cnonce, sid):
+    return hmac.new(token, WELCOME_LABEL + nonce + cnonce + sid.encode("ascii"),
+                    hashlib.sha256).hexdigest()
+
+
+def answer(token, challenge):
+    """The ``auth`` map a client sends in answer to a ``challenge`` body."""
+    nonce = _unhex(challenge.get("nonce"))
+    if nonce is None:
+        raise ValueError("the daemon's challenge has no valid nonce")
+    cnonce = secrets.token_bytes(32)
+    return {"nonce": nonce.hex(), "cnonce": cnonce.hex(), "mac": hello_mac(token, nonce, cnonce)}
+
+
+def check_proof(token, auth, sid, proof):
+    """Whether ``welcome.proof`` shows that the daemon holds the token."""
+    if not isinstance(proof, str):
+        return False
+    want = welcome_proof(token, bytes.fromhex(auth["nonce"]), bytes.fromhex(auth["cnonce"]), sid)
+    return hmac.compare_digest(want, proof)
+
+
+def _unhex(v, size=32):
+    if not isinstance(v, str):
+        return None
+    try:
+        b = bytes.fromhex(v)
+    except ValueError:
+        return None
+    return b if len(b) == size else None
+
+
+class Gate:
+    """The daemon's side: issues challenges, checks answers. ``token`` None: no auth."""
+
+    def __init__(self, token):
+        self.token = token
+        self._challenges = OrderedDict()   # connection identity -> (nonce, expiry)
+
+    @property
+    def required(self):
+        return self.token is not None
+
+    def challenge(self, identity):
+        """A fresh challenge body for the connection ``identity``."""
+        now = time.monotonic()
+        while self._challenges and (len(self._challenges) >= MAX_CHALLENGES or
+                                    next(iter(self._challenges.values()))[1] < now):
+            self._challenges.popitem(last=False)
+        nonce = secrets.token_bytes(32)
+        self._challenges.pop(identity, None)
+        self._challenges[identity] = (nonce, now + CHALLENGE_SECONDS)
+        return {"nonce": nonce.hex(), "method": "hmac-sha256"}
+
+    def verify(self, identity, auth):
+        """(nonce, cnonce) if ``auth`` answers this connection's challenge; else a reason."""
+        held = self._challenges.pop(identity, None)
+        if not isinstance(auth, dict):
+            return None, "auth must be a map {nonce, cnonce, mac}"
+        if held is None or held[1] < time.monotonic():
+            return None, "no challenge is outstanding for this connection (or it expired)"
+        nonce, cnonce, mac = _unhex(auth.get("nonce")), _unhex(auth.get("cnonce")), \
+            auth.get("mac")
+        if nonce is None or cnonce is None or not isinstance(mac, str):
+            return None, "auth needs nonce, cnonce (64 hex digits each) and mac"
+        if not hmac.compare_digest(nonce, held[0]):
+            return None, "the nonce is not the one this connection was given"
+        if not hmac.compare_digest(hello_mac(self.token, nonce, cnonce), mac.lower()):
+            return None, ("the mac does not match: the client's token is not the daemon's "
+                          "(check ADSERVER_TOKEN_FILE and the daemon's --token-file)")
+        return (nonce, cnonce), None
+
+    def proof(self, nonce, cnonce, sid):
+        return welcome_proof(self.token, nonce, cnonce, sid)
