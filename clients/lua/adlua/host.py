@@ -10,6 +10,7 @@ every engine, including LuaJIT and Lua 5.1, whose tables have no ``__gc``.
 import importlib
 import os
 import sys
+import time
 
 import numpy as np
 
@@ -63,11 +64,20 @@ def load_engine(name):
 
 
 class Bridge:
-    """What Lua calls. Kept small: the Lua side does the Torch-to-numpy translation."""
+    """What Lua calls. Kept small: the Lua side does the Torch-to-numpy translation.
+
+    Never hand Lua the same Python object twice (no staticmethods or class attributes
+    read from Lua, no cached objects returned): lupa 2.8 keys its wrappers by object
+    address, and when an object is pushed again while its previous wrapper awaits
+    finalization, that finalizer drops the reference the new wrapper relies on, and
+    Lua ends up holding freed memory (a cached bound method "becomes" a tuple). Bound
+    methods read from Lua are fresh objects each time, so they are safe.
+    """
 
     def __init__(self, host):
         self.host = host
         self.rng = np.random.RandomState()
+        self._lua_type = host.lua_type
 
     @property
     def session(self):
@@ -76,7 +86,8 @@ class Bridge:
     # --- ops -------------------------------------------------------------------------------
     def op(self, name, *args):
         s = self.session
-        return Handle(s, s.op(name, [self._py(a) for a in args]))
+        py = self._py
+        return Handle(s, s.op(name, [py(a) for a in args]))
 
     def opk(self, name, kwargs, *args):
         s = self.session
@@ -90,17 +101,41 @@ class Bridge:
     def op0(self, name, *args):
         self.session.op(name, [self._py(a) for a in args], out=False)
 
-    def getitem(self, handle, spec):
-        """x[index] with a Lua index spec: numbers (0-based), 'all', or {start, stop}."""
+    def index(self, spec):
+        """A Lua index spec as a numpy index (a tuple) that Lua holds and passes to ops:
+        each item a 0-based number, false (the whole dim), {start, stop} (a slice), or a
+        Handle (an integer or boolean array), per dim."""
+        # lupa unpacks a returned tuple into several Lua values; a 1-tuple around it
+        # returns the tuple itself
+        return (self._index(spec),)
+
+    def _index(self, spec):
         index = []
         for item in self._py(spec):
-            if item == "all":
+            if item is False or item == "all":
                 index.append(slice(None))
             elif isinstance(item, list):
                 index.append(slice(int(item[0]), int(item[1])))
-            else:
+            elif isinstance(item, (int, float)):
                 index.append(int(item))
-        return self.op("getitem", handle, tuple(index))
+            else:
+                index.append(item)
+        return tuple(index)
+
+    def getitem(self, handle, spec):
+        """x[index] with a Lua index spec (see ``index``)."""
+        return self.op("getitem", handle, self._index(spec))
+
+    def along(self, index, axis, shape):
+        """The numpy index that puts ``index`` (a Handle of 0-based integers shaped
+        ``shape``) on ``axis`` and an aranged column on every other axis: Torch7's
+        gather/scatter addressing, as numpy's take_along_axis builds it."""
+        axis = int(axis)
+        sizes = [int(n) for n in self._py(shape)]
+        nd = len(sizes)
+        return (tuple(index if i == axis else
+                      np.arange(n).reshape((1,) * i + (-1,) + (1,) * (nd - i - 1))
+                      for i, n in enumerate(sizes)),)   # one Lua value (see index)
 
     def _kwargs(self, table):
         # An empty Lua table would read as an empty list; keyword arguments are a map.
@@ -110,7 +145,7 @@ class Bridge:
 
     def _py(self, value):
         """Lua tables become lists (array part) or dicts; everything else passes through."""
-        if self.host.lua_type(value) != "table":
+        if self._lua_type(value) != "table":
             return value
         n = len(value)
         keys = list(value.keys())
@@ -132,8 +167,16 @@ class Bridge:
         """The ops whose results are never traced, as a Lua set."""
         return self.host.lua.table_from({name: True for name in vocabulary.ZERO_GRADIENT})
 
-    @staticmethod
-    def format_number(x):
+    def vocabulary(self):
+        """Every op name the daemon's vocabulary has, as a Lua set."""
+        return self.host.lua.table_from({name: True for name in vocabulary.OPS})
+
+    def format_storage(self, values, typename):
+        """Torch7's tostring of a storage holding the Lua array ``values``."""
+        flat = [values[i] for i in range(1, len(values) + 1)]
+        return torchprint.format_storage(np.array(flat, dtype=np.float64), typename)
+
+    def format_number(self, x):
         return torchprint.format_number(x)
 
     def meta(self, handle):
@@ -141,9 +184,20 @@ class Bridge:
         return self.host.lua.table_from(m[0]), m[1], m[2]
 
     def values(self, handle):
-        """A tensor's values as a flat Lua array (row-major)."""
+        """A tensor's values as a flat Lua array (row-major), numbers as lua_number
+        makes them (integral values are integers on Lua 5.3+, which print without .0)."""
         (value,), _ = self.session.sync(fetch=[handle])
-        return self.host.lua.table_from(value.ravel().tolist())
+        flat = value.ravel()
+        if self.host.integer_subtype and flat.dtype.kind == "f":
+            items = [int(x) if x.is_integer() and abs(x) < 2 ** 53 else x
+                     for x in flat.tolist()]
+        else:
+            items = flat.tolist()
+        return self.host.lua.table_from(items)
+
+    def now(self):
+        """Seconds on a monotonic clock (torch.Timer)."""
+        return time.perf_counter()
 
     def sync(self):
         self.session.sync()
@@ -154,18 +208,35 @@ class Bridge:
         return self.op("array", arr.reshape([int(n) for n in self._py(sizes)]))
 
     def random(self, kind, sizes, dtype, a=None, b=None):
-        shape = tuple(int(n) for n in self._py(sizes))
+        """A tensor of random numbers drawn here, from the seeded generator (so a script's
+        numbers depend only on its seed), uploaded as one array."""
+        arr = self._draw(kind, tuple(int(n) for n in self._py(sizes)), a, b)
+        return self.op("array", np.asarray(arr).astype(DTYPES.get(dtype, dtype)))
+
+    def random_number(self, kind, a=None, b=None):
+        """One random number (torch.uniform(), torch.normal(), ...), with no daemon op."""
+        return self.host.lua_number(np.asarray(self._draw(kind, (), a, b), dtype=np.float64))
+
+    def _draw(self, kind, shape, a, b):
+        rng = self.rng
         if kind == "randn":
-            arr = self.rng.standard_normal(shape)
-        elif kind == "rand":
-            arr = self.rng.random_sample(shape)
-        elif kind == "uniform":
-            arr = self.rng.uniform(0.0 if a is None else a, 1.0 if b is None else b, shape)
-        elif kind == "normal":
-            arr = self.rng.normal(0.0 if a is None else a, 1.0 if b is None else b, shape)
-        else:
-            raise ValueError(f"unknown random kind {kind!r}")
-        return self.op("array", arr.astype(DTYPES.get(dtype, dtype)))
+            return rng.standard_normal(shape)
+        if kind == "rand":
+            return rng.random_sample(shape)
+        if kind == "uniform":
+            return rng.uniform(0.0 if a is None else a, 1.0 if b is None else b, shape)
+        if kind == "normal":
+            return rng.normal(0.0 if a is None else a, 1.0 if b is None else b, shape)
+        if kind == "bernoulli":
+            return rng.random_sample(shape) < (0.5 if a is None else a)
+        if kind == "randperm":
+            return rng.permutation(int(a)) + 1
+        if kind == "random":
+            # Torch7: random() draws from 1..2^31, random(b) from 1..b, random(a, b) from
+            # a..b (bounds included)
+            lo, hi = (1, 2 ** 31) if a is None else (1, a) if b is None else (a, b)
+            return rng.randint(int(lo), int(hi) + 1, shape)
+        raise ValueError(f"unknown random kind {kind!r}")
 
     def manual_seed(self, seed):
         self.rng.seed(int(seed) % (2 ** 32))
