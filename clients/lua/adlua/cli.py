@@ -22,6 +22,8 @@ def build_parser():
                    help="join the daemon at this ZeroMQ address (default: $ADSERVER_ADDRESS, "
                         "else a private daemon)")
     p.add_argument("-e", dest="code", metavar="CODE", help="run this Lua code")
+    p.add_argument("-i", dest="interactive", action="store_true",
+                   help="an interactive prompt, after the script and -e code if given")
     p.add_argument("--seed", type=int, default=None,
                    help="seed torch's random generator before the script runs")
     p.add_argument("--version", action="version", version=f"adlua {__version__}")
@@ -30,9 +32,9 @@ def build_parser():
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    if args.script is None and args.code is None:
+    if args.script is None and args.code is None and not args.interactive:
         build_parser().print_usage(sys.stderr)
-        print("adlua: give a script or -e CODE", file=sys.stderr)
+        print("adlua: give a script, -e CODE or -i", file=sys.stderr)
         return 2
     try:
         host = Host(args.lua, args.address)
@@ -53,6 +55,9 @@ def main(argv=None):
             ok, message = host.run_file(args.script, args.args)
             if not ok:
                 return _fail(message)
+        if args.interactive:
+            from .repl import interact
+            interact(host)
         return 0
     finally:
         sys.stdout.flush()

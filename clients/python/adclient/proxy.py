@@ -100,7 +100,9 @@ class RemoteArray:
             value = repr(self.get())
         except Exception as exc:  # a poisoned handle still has a repr
             value = f"<unavailable: {exc}>"
-        return f"RemoteArray({value}, handle={self.__adhandle__}, trace_level={self._level})"
+        shape = self._meta[0] if self._meta else "?"
+        return (f"RemoteArray({value}, shape={shape}, handle={self.__adhandle__}, "
+                f"trace_level={self._level})")
 
     # --- numpy interoperation ----------------------------------------------------------------
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
@@ -113,10 +115,13 @@ class RemoteArray:
     def __array_function__(self, func, types, args, kwargs):
         from .namespaces import wrapped
         f = wrapped.get(func.__name__)
-        if f is None:
-            raise TypeError(f"numpy.{func.__name__} is not supported on a RemoteArray yet; "
-                            "adclient.numpy lists the supported functions")
-        return f(*args, **kwargs)
+        if f is not None:
+            return f(*args, **kwargs)
+        if func.__name__ in _ON_VALUES:
+            # Questions about values, whose answers carry no gradient: asked of the values.
+            return func(*_fetched(args), **dict(zip(kwargs, _fetched(list(kwargs.values())))))
+        raise TypeError(f"numpy.{func.__name__} is not supported on a RemoteArray yet; "
+                        "adclient.numpy lists the supported functions")
 
     # --- operators ----------------------------------------------------------------------------
     def __add__(self, other): return call("add", (self, other))
@@ -251,6 +256,41 @@ class RemoteArray:
         if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
             axes = axes[0]
         return call("transpose", (self, tuple(axes) if axes else None))
+
+
+# numpy functions that inspect values and return answers with no gradient (booleans,
+# shapes, dtypes): on traced values they are asked of the values themselves.
+_ON_VALUES = frozenset({
+    "iscomplex", "isreal", "iscomplexobj", "isrealobj", "isscalar", "allclose", "isclose",
+    "array_equal", "array_equiv", "shape", "ndim", "size", "result_type", "can_cast",
+    "any", "all", "count_nonzero", "array_repr", "array_str", "array2string",
+})
+
+
+def _fetched(values):
+    """``values`` with every RemoteArray (also inside lists and tuples) fetched, in one sync."""
+    remote = []
+
+    def collect(v):
+        if type(v) is RemoteArray:
+            remote.append(v)
+        elif type(v) in (list, tuple):
+            for x in v:
+                collect(x)
+    for v in values:
+        collect(v)
+    if not remote:
+        return list(values)
+    fetched, _ = remote[0]._session.sync(fetch=remote)
+    by_id = dict(zip(map(id, remote), fetched))
+
+    def put(v):
+        if type(v) is RemoteArray:
+            return by_id[id(v)]
+        if type(v) in (list, tuple):
+            return type(v)(put(x) for x in v)
+        return v
+    return [put(v) for v in values]
 
 
 def _kw(**kwargs):
