@@ -45,7 +45,7 @@ import zmq
 from zmq.utils.monitor import recv_monitor_message
 
 import adproto
-from adproto import kinds
+from adproto import kinds, Ref
 from .errors import DaemonError, SessionLost
 
 FLUSH_OPS = 2000   # send a batch once this many ops are pending, without waiting
@@ -230,8 +230,15 @@ class Session:
             out = list(range(first, first + out))
         else:
             out = None
+        if self._releases:
+            # Handles dropped since the last op are released here, in stream order, so the
+            # daemon frees them as soon as their last use has run.
+            self._emit_releases()
         self._seq = seq = self._seq + 1
-        self.pending.append([seq, name, out, args, kwargs])
+        # Queued ops name handles, not the proxies that own them: a proxy the user's code
+        # has dropped must not be kept alive by the queue.
+        self.pending.append([seq, name, out, _wire(args),
+                             None if kwargs is None else _wire(kwargs)])
         if name == "vjp" and self.callbacks:
             # This pass may call back into this process: the batch that carries it must be
             # a sync, so that the callback is served while the client listens, and no later
@@ -247,14 +254,16 @@ class Session:
         """Forget a handle; rides with the next batch. Safe from a finalizer (no I/O)."""
         self._releases.append(handle)
 
+    def _emit_releases(self):
+        releases, self._releases = self._releases, []
+        self.releases_sent += len(releases)
+        self._seq += 1
+        self.pending.append([self._seq, "release", None, [releases], None])
+
     def _take_batch(self):
-        ops = self.pending
         if self._releases:
-            releases, self._releases = self._releases, []
-            self.releases_sent += len(releases)
-            self._seq += 1
-            ops.append([self._seq, "release", None, [releases], None])
-        self.pending = []
+            self._emit_releases()
+        ops, self.pending = self.pending, []
         return ops
 
     def flush(self):
@@ -512,6 +521,24 @@ def _redirected(front, address):
             front_host = front[len("tcp://"):].rsplit(":", 1)[0]
             return f"tcp://{front_host}:{port}"
     return address
+
+
+def _wire(value):
+    """``value`` with every handle owner (RemoteArray, a Lua tensor's Handle) replaced by a
+    reference to its handle, inside lists, tuples and dicts too."""
+    t = type(value)
+    if t is list or t is tuple:
+        return t(_wire(v) for v in value)
+    if t is dict:
+        return {k: _wire(v) for k, v in value.items()}
+    owner = _OWNER_TYPES.get(t)
+    if owner is None:
+        owner = _OWNER_TYPES[t] = t is not Ref and hasattr(t, "__adhandle__")
+    return Ref(value.__adhandle__) if owner else value
+
+
+# type -> whether its instances own a handle (checked once per type, on the hot path)
+_OWNER_TYPES = {}
 
 
 _ADCLIENT_DIR = os.path.dirname(os.path.abspath(__file__))
