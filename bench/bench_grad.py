@@ -66,7 +66,7 @@ MLP_SIZES = (784, 50, 50, 10)
 MLP_BATCH = 128
 SEED = 0
 
-DEFAULT_REPEATS = {"scalar_chain": 20, "mlp": 50}
+DEFAULT_REPEATS = {"scalar_chain": 20, "mlp": 50, "mlp_step": 50}
 DEFAULT_WARMUP = 3          # calls per implementation, at least...
 WARMUP_SECONDS = 0.3        # ...and this long: first calls run with cold caches and clocks
 QUICK_REPEATS = 3
@@ -323,11 +323,65 @@ def bench_mlp(adclient, autograd, torch):
     return contestants, errors, None
 
 
+LEARNING_RATE = 1e-3
+
+
+def bench_mlp_step(adclient, autograd, torch):
+    """One SGD step of the MLP, reading the loss as a training loop does. For adclient the
+    parameters and data stay on the daemon: the step is one round trip (the loss), and the
+    update runs there too."""
+    import adclient.numpy as adnp
+    import autograd.numpy as anp
+
+    params, inputs, targets = mlp_data()
+    ad_loss, ag_loss = make_mlp_loss(adnp), make_mlp_loss(anp)
+    remote_params = [(adclient.remote(W), adclient.remote(b)) for W, b in params]
+    remote_inputs, remote_targets = adclient.remote(inputs), adclient.remote(targets)
+    ad_value_and_grad = adclient.value_and_grad(ad_loss)
+    ag_value_and_grad = autograd.value_and_grad(ag_loss)
+
+    def sgd(params, grads):
+        return [(W - LEARNING_RATE * gW, b - LEARNING_RATE * gb)
+                for (W, b), (gW, gb) in zip(params, grads)]
+
+    def adclient_step():
+        loss, grads = ad_value_and_grad(remote_params, remote_inputs, remote_targets)
+        new_params = sgd(remote_params, grads)
+        return float(loss), new_params
+
+    def autograd_step():
+        loss, grads = ag_value_and_grad(params, inputs, targets)
+        return float(loss), sgd(params, grads)
+
+    def numpy_step():
+        grads = numpy_mlp_grad(params, inputs, targets)
+        return float(ag_loss(params, inputs, targets)), sgd(params, grads)
+
+    contestants = {"adclient": adclient_step, "autograd": autograd_step,
+                   "numpy-backprop": numpy_step}
+    if torch is not None:
+        torch_grad = make_torch_mlp_grad(torch)
+        contestants["torch"] = lambda: sgd(params, torch_grad(params, inputs, targets))
+
+    def fetched(step_result):
+        loss, new_params = step_result
+        return [onp.asarray(x) for pair in new_params for x in pair] + [onp.float64(loss)]
+
+    reference = fetched(contestants["autograd"]())
+    errors = {"adclient": check("mlp step, adclient", fetched(contestants["adclient"]()),
+                                reference, ADCLIENT_RTOL),
+              "numpy-backprop": check("mlp step, numpy", fetched(contestants["numpy-backprop"]()),
+                                      reference, OTHER_RTOL)}
+    return contestants, errors, None
+
+
 BENCHMARKS = [
     ("scalar_chain", f"grad of {CHAIN_STEPS} steps of x = sin(x)*1.0001 at x = {CHAIN_X0}",
      bench_chain),
     ("mlp", f"grad of MLP {'-'.join(map(str, MLP_SIZES))} (tanh), batch {MLP_BATCH}, "
             "float64, sum-of-squares loss, w.r.t. [(W1,b1),(W2,b2),(W3,b3)]", bench_mlp),
+    ("mlp_step", "one SGD step of the same MLP, reading the loss; for adclient the "
+                 "parameters and data live on the daemon", bench_mlp_step),
 ]
 
 
