@@ -23,11 +23,7 @@ local threshold = 1e-5
 
 local function pack(...) return {n = select('#', ...), ...} end
 
-local function numel(size)
-  local n = 1
-  for i = 1, #size do n = n * size[i] end
-  return n
-end
+local numel = torch._internals.numel
 
 -- the gradient of x: the entry of dst at x's place in ref
 local function findGrad(ref, x, dst)

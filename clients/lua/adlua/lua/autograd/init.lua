@@ -42,11 +42,7 @@ local function plainTable(x)
   return type(x) == 'table' and not isTensor(x) and not torch._isStorage(x)
 end
 
-local function numel(size)
-  local n = 1
-  for i = 1, #size do n = n * size[i] end
-  return n
-end
+local numel = torch._internals.numel
 
 -- Global defaults, as torch-autograd keeps them.
 local defaultOptimize, defaultProtected = false, false

@@ -24,34 +24,12 @@ local unpack = unpack or table.unpack
 
 local nn = {}
 
-local function copySize(size)
-  local s = {}
-  for i = 1, #size do s[i] = size[i] end
-  return s
-end
-
-local function numel(size)
-  local n = 1
-  for i = 1, #size do n = n * size[i] end
-  return n
-end
+local copySize, numel = torch._internals.copySize, torch._internals.numel
 
 local function storage(size) return torch.LongStorage(size) end
 
 -- one daemon op with keyword arguments (ops with no Torch7 name: convolve, pad, ...)
-local function applyk(name, kwargs, size, dtype, ...)
-  local n = select('#', ...)
-  local args = {...}
-  local level = 0
-  for i = 1, n do
-    local a = args[i]
-    if isTensor(a) then
-      if a._level > level then level = a._level end
-      args[i] = a._h
-    end
-  end
-  return torch._fromhandle(_ADLUA.opk(name, kwargs, unpack(args, 1, n)), level, size, dtype)
-end
+local applyk = torch._internals.applyk
 
 ------------------------------------------------------------------------------------------
 -- layer objects

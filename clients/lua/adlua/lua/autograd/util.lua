@@ -16,17 +16,7 @@ local function plainTable(x)
   return type(x) == 'table' and not isTensor(x) and not torch._isStorage(x)
 end
 
-local function copySize(size)
-  local s = {}
-  for i = 1, #size do s[i] = size[i] end
-  return s
-end
-
-local function numel(size)
-  local n = 1
-  for i = 1, #size do n = n * size[i] end
-  return n
-end
+local copySize, numel = torch._internals.copySize, torch._internals.numel
 
 -- The constructor of x's tensor type: torch.FloatTensor for a FloatTensor, ...
 local function constructorOf(x)
