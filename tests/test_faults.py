@@ -1,0 +1,645 @@
+"""Faults under a live daemon (issue 6): clients killed at the worst moment, a client that
+stops reading, a daemon restarted under its client.
+
+Every scenario runs against a daemon of its own, with a *bystander*: this process's adclient
+session, which holds data and computes real gradients before, during and after the fault,
+and must see no difference.  And every scenario measures the daemon's memory (RSS, from
+/proc): the baseline is taken after a warm-up that does the same work cooperatively (so the
+daemon's imports, caches and allocator pools are already at their working size), and the
+fault's leftovers must be gone once the dead client's session has expired.
+
+Sessions of killed clients are freed on lease expiry: the daemons here run with a short
+lease (``--lease-seconds``, LEASE below); the bystander keeps its own session alive by
+working.  The arrays the faulty clients hold are 40 MiB each, above glibc's largest mmap
+threshold (32 MiB), so that freeing them gives the memory back to the system at once and
+RSS shows what the daemon still holds rather than what its allocator keeps around.
+
+Figures (RSS before/after, bystander latencies) are printed with ``-s`` and recorded in
+docs/ROBUSTNESS.md.
+"""
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy as np
+import pytest
+import zmq
+
+import adproto
+from adproto import Ref, kinds
+from conftest import Daemon
+from rss import mib, peak_rss, settled_rss
+
+LEASE = 3.0                  # seconds: the daemons' lease in these tests
+BIG = 5 * (1 << 20)          # float64 elements of one faulty client's array: 40 MiB
+RSS_TOLERANCE = 16 << 20     # see _assert_back_to_baseline
+FIGURES = {}
+
+
+def _help():
+    return subprocess.run([sys.executable, "-m", "adserver", "--help"], capture_output=True,
+                          text=True, timeout=60).stdout
+
+
+HELP = _help()
+HAS_LEASE = "--lease-seconds" in HELP
+
+
+def start_daemon(tmp_path, *flags, name="d"):
+    extra = ["--log-level", "error", "--parent-pid", str(os.getpid())]
+    if HAS_LEASE:
+        extra += ["--lease-seconds", str(LEASE)]
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("OPENBLAS_NUM_THREADS", "1")
+        mp.setenv("OMP_NUM_THREADS", "1")
+        # glibc gives memory back to the system at once only for blocks it mmapped, and by
+        # default it raises its mmap threshold (up to 32 MiB) as the process frees large
+        # blocks, so freed arrays of a few hundred KiB stay in the heap and in RSS.  A fixed
+        # 64 KiB threshold makes RSS follow what the daemon really holds (measured: a
+        # client that stopped reading leaves 70 MiB of freed replies in RSS with the
+        # default, 5 MiB with this; the freed memory is reused either way).  It hides no
+        # leak: memory that is still referenced is never given back, whatever the threshold.
+        mp.setenv("MALLOC_MMAP_THRESHOLD_", "65536")
+        return Daemon(f"ipc://{tmp_path}/{name}.sock", *extra, *flags)
+
+
+def sessions_of(daemon):
+    from adserver.ping import ping
+    return ping(daemon.address, timeout=5)["sessions"]
+
+
+def status_of(daemon):
+    """``adserver status --json``: the daemon's own count of sessions, handles and bytes
+    (None if this adserver has no status command)."""
+    r = subprocess.run([sys.executable, "-m", "adserver", "status", daemon.address, "--json"],
+                       capture_output=True, text=True, timeout=60)
+    return json.loads(r.stdout) if r.returncode == 0 else None
+
+
+def codec_cycles_hold_arrays():
+    """Bug B7: does the shared codec still leave reference cycles that keep every array it
+    encodes or decodes alive until CPython's cyclic garbage collector runs?  (The daemon
+    uses this codec; while it does, the daemon's RSS after a session ends depends on when
+    its garbage collector last ran.)"""
+    import gc
+    import weakref
+
+    class Buf(bytearray):
+        pass
+
+    frames = adproto.encode(kinds.BATCH, {"ops": [[1, "array", 1, [np.ones(4)], None]]})
+    big = Buf(frames[2])
+    sent = np.ones(4)
+    ref_in, ref_out = weakref.ref(big), weakref.ref(sent)
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        adproto.decode([bytes(frames[0]), bytes(frames[1]), big])
+        adproto.encode(kinds.RESULT, {"values": [sent]})
+        del big, sent
+        held = ref_in() is not None or ref_out() is not None
+    finally:
+        if enabled:
+            gc.enable()
+        gc.collect()
+    return held
+
+
+# --- the bystander: this process's adclient session ---------------------------------------
+class Bystander:
+    """Holds an array and computes gradients; every check is timed."""
+
+    def __init__(self, daemon, monkeypatch):
+        import adclient.session as cs
+        monkeypatch.setenv("ADSERVER_ADDRESS", daemon.address)
+        cs.reset()
+        self.cs = cs
+        self.daemon = daemon
+        self.x = np.linspace(-2, 2, 1000)
+        s = cs.get_session()
+        self.h = s.op("array", [self.x])
+        s.sync()
+        self.latencies = []
+        self.check()
+        self.fresh = settled_rss(daemon.proc.pid)     # before any scenario's warm-up
+
+    def check(self):
+        """A gradient, and the held array: both must be exactly as they should."""
+        import adclient.numpy as anp
+        from adclient import grad
+        t0 = time.perf_counter()
+        g = grad(lambda v: anp.sum(anp.sin(v) * v))(self.x)
+        (held,), _ = self.cs.get_session().sync(fetch=[Ref(self.h)])
+        self.latencies.append(time.perf_counter() - t0)
+        np.testing.assert_allclose(g, np.cos(self.x) * self.x + np.sin(self.x), rtol=1e-12)
+        np.testing.assert_array_equal(held, self.x)
+
+    def work_for(self, seconds, period=0.2):
+        """Keep checking (which also keeps the bystander's own lease alive)."""
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            self.check()
+            time.sleep(period)
+
+    def wait_sessions(self, n, timeout, period=1.3):
+        """Work until the daemon serves ``n`` sessions (the dead ones have expired).
+
+        The pause between two checks is longer than a second on purpose: the daemon ends
+        expired sessions only in a second in which it has been idle (bug B6, see
+        test_bug_busy_daemon_never_expires_dead_sessions), and shorter than half the lease,
+        so that the bystander keeps its own session.
+        """
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            if sessions_of(self.daemon) <= n:
+                return True
+            self.check()
+            time.sleep(period)
+        return sessions_of(self.daemon) <= n
+
+    def close(self):
+        self.cs.reset()
+
+    def figures(self):
+        ms = np.asarray(self.latencies) * 1e3
+        return {"checks": int(ms.size), "median_ms": round(float(np.median(ms)), 2),
+                "max_ms": round(float(ms.max()), 1)}
+
+
+@pytest.fixture
+def daemon(tmp_path):
+    d = start_daemon(tmp_path)
+    yield d
+    d.stop()
+
+
+@pytest.fixture
+def bystander(daemon, monkeypatch):
+    b = Bystander(daemon, monkeypatch)
+    yield b
+    b.close()
+
+
+# --- faulty clients: scripts run as processes of their own, killed with SIGKILL ------------
+PRELUDE = textwrap.dedent("""
+    import os, sys, threading, time
+    import numpy
+    def _watch(parent):
+        def run():
+            while os.getppid() == parent:
+                time.sleep(0.5)
+            os._exit(3)
+        threading.Thread(target=run, daemon=True).start()
+    _watch(int(os.environ["FAULT_PARENT"]))
+    MODE = sys.argv[1]          # "finish": do the work and leave; "hang": stop at the fault
+    BIG = %d
+    def say(what):
+        print(what, flush=True)
+""" % BIG)
+
+MID_UPLOAD = PRELUDE + textwrap.dedent("""
+    import zmq, adproto
+    sock = zmq.Context.instance().socket(zmq.DEALER)
+    sock.connect(os.environ["ADSERVER_ADDRESS"])
+    sock.send_multipart(adproto.encode("hello", {"versions": [1]}, req=1))
+    header, body = adproto.decode(sock.recv_multipart())
+    sid = body["session"]
+    arrays = [numpy.full(BIG, float(i)) for i in range(6)]       # 240 MiB in one message
+    ops = [[i + 1, "array", i + 1, [a], None] for i, a in enumerate(arrays)]
+    say("sending")
+    sock.send_multipart(adproto.encode("batch", {"ops": ops, "sync": True}, req=2,
+                                       session=sid), copy=False)
+    if MODE == "finish":
+        adproto.decode(sock.recv_multipart())
+        sock.send_multipart(adproto.encode("bye", {}, req=3, session=sid))
+        adproto.decode(sock.recv_multipart())
+        say("done")
+    else:
+        time.sleep(3600)
+""")
+
+MID_BATCH = PRELUDE + textwrap.dedent("""
+    from adclient.session import Session
+    from adproto import Ref
+    s = Session(os.environ["ADSERVER_ADDRESS"])
+    a = s.op("array", [numpy.full(BIG, 1.0)])
+    b = s.op("array", [numpy.full(BIG, 2.0)])
+    m = s.op("array", [numpy.random.RandomState(0).rand(700, 700)])
+    s.sync()
+    say("uploaded")
+    for _ in range(int(sys.argv[2])):         # seconds of work for the daemon
+        m = s.op("dot", [Ref(m), Ref(m)])
+        m = s.op("tanh", [Ref(m)])
+    say("sent")
+    s.sync()
+    if MODE == "finish":
+        s.close()
+        say("done")
+""")
+
+MID_CALLBACK = PRELUDE + textwrap.dedent("""
+    import adclient.numpy as np
+    from adclient import grad, primitive, defvjp
+
+    @primitive
+    def f(x):
+        return numpy.sin(x)
+
+    def vjp_maker(ans, x):
+        def vjp(g):
+            if MODE == "hang":
+                say("in vjp")
+                time.sleep(3600)
+            return g * np.cos(x)
+        return vjp
+
+    defvjp(f, vjp_maker)
+    x = numpy.linspace(0, 1, BIG)
+    g = grad(lambda x: np.sum(f(x) * 2.0))(x)
+    assert numpy.allclose(g, 2 * numpy.cos(x))
+    say("done")
+""")
+
+
+def run_client(script, daemon, *args):
+    env = {**os.environ, "ADSERVER_ADDRESS": daemon.address, "FAULT_PARENT": str(os.getpid()),
+           "OPENBLAS_NUM_THREADS": "1"}
+    return subprocess.Popen([sys.executable, "-c", script, *args], env=env,
+                            stdout=subprocess.PIPE, text=True)
+
+
+def expect_line(proc, want, bystander, timeout=120):
+    """Wait for the client to print ``want`` (skipping other lines); the bystander works
+    meanwhile, which keeps its session from expiring."""
+    import select
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        ready, _, _ = select.select([proc.stdout], [], [], 0.3)
+        if ready:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            if line.strip() == want:
+                return
+        else:
+            bystander.check()
+    pytest.fail(f"the client never said {want!r} (exit status {proc.poll()})")
+
+
+def finish(script, daemon, bystander, *args):
+    """Run the client to its end (the warm-up): the same work, done cooperatively."""
+    p = run_client(script, daemon, "finish", *args)
+    expect_line(p, "done", bystander, timeout=180)
+    assert p.wait(60) == 0
+
+
+def kill9(proc):
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(30)
+
+
+def _assert_back_to_baseline(name, daemon, bystander, baseline, extra=None):
+    """After the dead client's lease: its session is gone, RSS is back, figures recorded.
+
+    RSS is compared with the daemon's RSS before the warm-up (``bystander.fresh``): the
+    RSS right after the warm-up can still include the warm-up's own arrays, waiting for
+    the garbage collector (bug B7), which would make the check too lenient.  The tolerance
+    (16 MiB) is for what the warm-up and a dead session leave in CPython's and glibc's pools
+    (imported op families, caches, small objects) next to the 80 to 480 MiB the scenarios
+    make the daemon hold; measured leftovers are 0.2 to 9.4 MiB (docs/ROBUSTNESS.md).  Without
+    leases the dead session keeps its arrays, which the xfail below reports on a daemon
+    that has none.
+    """
+    expired = bystander.wait_sessions(1, timeout=LEASE * 3 + 10)
+    after = settled_rss(daemon.proc.pid, quiet=0.5)
+    bystander.check()
+    status = status_of(daemon)
+    fresh = bystander.fresh
+    FIGURES[name] = {"rss_fresh": mib(fresh), "rss_after_warm_up": mib(baseline),
+                     "rss_after": mib(after),
+                     "rss_peak": mib(peak_rss(daemon.proc.pid)),
+                     "sessions_after": sessions_of(daemon), "bystander": bystander.figures(),
+                     **(extra or {})}
+    if status is not None:
+        FIGURES[name]["daemon_count_after"] = {k: status[k] for k in ("sessions", "handles",
+                                                                      "bytes")}
+    print(f"\n{name}: {json.dumps(FIGURES[name])}")
+    assert daemon.alive()
+    if not HAS_LEASE:
+        pytest.xfail(f"this adserver has no --lease-seconds: the dead client's session stays "
+                     f"(RSS {mib(baseline)} before, {mib(after)} after)")
+    assert expired, "the dead client's session did not expire"
+    if status is not None:
+        # The daemon's own count: only the bystander's session and its few small arrays.
+        assert status["sessions"] == 1 and status["bytes"] < 1 << 20, status
+    if after - fresh >= RSS_TOLERANCE and codec_cycles_hold_arrays():
+        pytest.xfail(f"daemon bug B7 (arrays held by the codec's reference cycles until the "
+                     f"garbage collector runs): {name}: RSS {mib(fresh)} before, "
+                     f"{mib(after)} after the session expired, although the daemon counts "
+                     f"{status and status['bytes']} bytes held")
+    assert after - fresh < RSS_TOLERANCE, \
+        f"{name}: daemon RSS {mib(fresh)} before, {mib(after)} after the session expired"
+
+
+# --- the scenarios ------------------------------------------------------------------------------
+def test_client_killed_while_its_batch_is_in_transit(daemon, bystander):
+    """kill -9 while a 240 MiB batch message is being sent: half a message never reaches
+    the daemon (ZeroMQ drops it with the connection), a whole one makes a session that the
+    lease ends."""
+    finish(MID_UPLOAD, daemon, bystander)
+    baseline = settled_rss(daemon.proc.pid)
+    p = run_client(MID_UPLOAD, daemon, "hang")
+    expect_line(p, "sending", bystander)
+    time.sleep(0.05)
+    kill9(p)
+    bystander.check()
+    _assert_back_to_baseline("killed mid-upload", daemon, bystander, baseline)
+
+
+def test_client_killed_while_the_daemon_runs_its_batch(daemon, bystander):
+    """kill -9 while the daemon executes the client's long sync batch: the daemon finishes
+    it (it cannot know), its reply is dropped, the session expires with its 80 MiB."""
+    finish(MID_BATCH, daemon, bystander, "2")
+    baseline = settled_rss(daemon.proc.pid)
+    p = run_client(MID_BATCH, daemon, "hang", "60")
+    expect_line(p, "uploaded", bystander)
+    expect_line(p, "sent", bystander)
+    time.sleep(0.3)                       # the daemon is in the middle of the batch
+    kill9(p)
+    t0 = time.perf_counter()
+    bystander.check()                     # waits behind the dead client's batch
+    behind = time.perf_counter() - t0
+    _assert_back_to_baseline("killed mid-batch", daemon, bystander, baseline,
+                             {"bystander_wait_behind_the_batch_s": round(behind, 2)})
+
+
+def test_client_killed_while_the_daemon_waits_for_its_callback(daemon, bystander):
+    """kill -9 inside a user-defined VJP: the daemon's backward pass is suspended waiting
+    for a callback_return that never comes; other sessions go on, the lease ends it."""
+    finish(MID_CALLBACK, daemon, bystander)
+    baseline = settled_rss(daemon.proc.pid)
+    p = run_client(MID_CALLBACK, daemon, "hang")
+    expect_line(p, "in vjp", bystander)
+    kill9(p)
+    bystander.work_for(0.5)               # the suspended pass blocks nobody
+    _assert_back_to_baseline("killed mid-callback", daemon, bystander, baseline)
+
+
+def _raw_session(address, rcvhwm=None):
+    sock = zmq.Context.instance().socket(zmq.DEALER)
+    sock.setsockopt(zmq.LINGER, 0)
+    if rcvhwm is not None:
+        sock.setsockopt(zmq.RCVHWM, rcvhwm)
+        sock.setsockopt(zmq.RCVBUF, 4096)
+    sock.connect(address)
+    sock.send_multipart(adproto.encode(kinds.HELLO, {"versions": [1], "client": "faults"},
+                                       req=1))
+    assert sock.poll(10_000)
+    header, body = adproto.decode(sock.recv_multipart())
+    assert header["kind"] == kinds.WELCOME, body
+    return sock, body["session"]
+
+
+def test_a_client_that_stops_reading(daemon, bystander):
+    """A client sends thousands of sync batches, each fetching a fresh 64 KiB array, and
+    never reads a reply.  The daemon must not block (the bystander's checks go on during the
+    flood) and must not grow without bound: a second flood as big as the first must not
+    add what the first did (the replies queued for a peer that does not read are capped,
+    and the rest dropped).  When the client goes away, the queue goes with it."""
+    n_per_flood, size = 1500, 8192           # 1500 x 64 KiB = 94 MiB of replies per flood
+    # warm-up: the same requests, read
+    sock, sid = _raw_session(daemon.address)
+    for i in range(200):
+        sock.send_multipart(adproto.encode(kinds.BATCH, {
+            "ops": [[1, "array", 1, [np.ones(size)], None], [2, "negative", 2, [Ref(1)], None]],
+            "sync": True, "fetch": [2]}, req=10 + i, session=sid))
+        assert sock.poll(10_000)
+        sock.recv_multipart()
+    sock.close(0)
+    assert bystander.wait_sessions(1, timeout=LEASE * 3 + 10)
+    baseline = settled_rss(daemon.proc.pid)
+
+    sock, sid = _raw_session(daemon.address, rcvhwm=1)
+    sock.send_multipart(adproto.encode(kinds.BATCH, {
+        "ops": [[1, "array", 1, [np.ones(size)], None]], "sync": False}, req=2, session=sid))
+    growth, checks_during = [], []
+    for flood in range(2):
+        for i in range(n_per_flood):
+            sock.send_multipart(adproto.encode(kinds.BATCH, {
+                "ops": [[i, "negative", 2, [Ref(1)], None]], "sync": True, "fetch": [2]},
+                req=1000 + flood * n_per_flood + i, session=sid), copy=False)
+            if i % 250 == 0:
+                t0 = time.perf_counter()
+                bystander.check()            # the daemon still serves others, mid-flood
+                checks_during.append(time.perf_counter() - t0)
+        bystander.work_for(1.0)              # the flood is processed by now
+        growth.append(settled_rss(daemon.proc.pid) - baseline)
+    sock.close(0)                            # the client goes away
+    extra = {"rss_growth_after_flood_1": mib(growth[0]), "rss_growth_after_flood_2":
+             mib(growth[1]), "replies_per_flood": n_per_flood, "reply_kib": size * 8 // 1024,
+             "bystander_max_ms_during_floods": round(max(checks_during) * 1e3, 1)}
+    # Bounded: the second flood adds (almost) nothing to the first, which itself is far
+    # below the 94 MiB of replies it asked for.
+    assert growth[1] - growth[0] < max(0.25 * growth[0], 16 << 20), extra
+    assert growth[0] < n_per_flood * size * 8, extra
+    assert max(checks_during) < 5.0, extra
+    _assert_back_to_baseline("client stops reading", daemon, bystander, baseline, extra)
+
+
+RESTARTED = textwrap.dedent("""
+    import json, os, sys, threading, time
+    import numpy
+    import adclient.numpy as np
+    from adclient import grad
+    from adclient.session import get_session
+    def _watch(parent):
+        def run():
+            while os.getppid() == parent:
+                time.sleep(0.5)
+            os._exit(3)
+        threading.Thread(target=run, daemon=True).start()
+    _watch(int(os.environ["FAULT_PARENT"]))
+    x = numpy.linspace(0, 1, 5)
+    f = lambda v: np.sum(np.sin(v))
+    for line in sys.stdin:
+        n = int(line)
+        t0 = time.monotonic()
+        try:
+            if n:
+                # One sync batch that keeps the daemon busy about n seconds (diff loops n
+                # million times): the client is certainly waiting for its result.
+                s = get_session()
+                s.op("diff", [numpy.ones(3)], {"n": n * 3_000_000})
+                s.sync()
+            g = grad(f)(x)
+            sid = get_session().sid
+            print(json.dumps({"ok": bool(numpy.allclose(g, numpy.cos(x))), "sid": sid,
+                              "s": time.monotonic() - t0}), flush=True)
+        except Exception as exc:
+            print(json.dumps({"error": type(exc).__name__, "message": str(exc),
+                              "s": time.monotonic() - t0}), flush=True)
+""")
+
+
+def _ask(proc, n, timeout):
+    import select
+    proc.stdin.write(f"{n}\n")
+    proc.stdin.flush()
+    ready, _, _ = select.select([proc.stdout], [], [], timeout)
+    if not ready:
+        return None
+    return json.loads(proc.stdout.readline())
+
+
+def test_daemon_restarted_under_an_idle_client(tmp_path):
+    """The daemon is killed and another one starts on the same address between two grad
+    calls: the next call raises SessionLost naming the lost session, the one after works
+    on a new session."""
+    d = start_daemon(tmp_path, name="restart")
+    env = {**os.environ, "ADSERVER_ADDRESS": d.address, "FAULT_PARENT": str(os.getpid())}
+    p = subprocess.Popen([sys.executable, "-c", RESTARTED], env=env, stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, text=True)
+    d2 = None
+    try:
+        first = _ask(p, 0, 60)
+        assert first and first.get("ok"), first
+        d.proc.send_signal(signal.SIGKILL)
+        d.proc.wait(10)
+        d2 = start_daemon(tmp_path, name="restart")
+        lost = _ask(p, 0, 60)
+        assert lost is not None, "the client hung"
+        assert lost.get("error") == "SessionLost", lost
+        assert first["sid"] in lost["message"], lost
+        again = _ask(p, 0, 60)
+        assert again and again.get("ok"), again
+        assert again["sid"] != first["sid"]
+        FIGURES["daemon restarted, idle client"] = {"lost": lost["message"][:200],
+                                                    "new_session_s": round(again["s"], 2)}
+        print("\n", FIGURES["daemon restarted, idle client"])
+    finally:
+        p.kill()
+        p.wait()
+        d.stop()
+        if d2 is not None:
+            d2.stop()
+
+
+def test_daemon_killed_while_the_client_waits_for_a_result(tmp_path):
+    """The daemon dies while the client waits for the result of a long sync batch, and a
+    new one starts on the same address.  The wait must end with SessionLost
+    (not hang), and the next gradient runs on the new daemon."""
+    d = start_daemon(tmp_path, name="restart")
+    env = {**os.environ, "ADSERVER_ADDRESS": d.address, "FAULT_PARENT": str(os.getpid())}
+    p = subprocess.Popen([sys.executable, "-c", RESTARTED], env=env, stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, text=True)
+    d2 = None
+    try:
+        first = _ask(p, 0, 60)
+        assert first and first.get("ok"), first
+        p.stdin.write("5\n")              # a sync that keeps the daemon busy for seconds
+        p.stdin.flush()
+        time.sleep(1.5)                   # the client waits; the daemon is mid-batch
+        d.proc.send_signal(signal.SIGKILL)
+        d.proc.wait(10)
+        d2 = start_daemon(tmp_path, name="restart")
+        import select
+        ready, _, _ = select.select([p.stdout], [], [], 20)
+        if not ready:
+            pytest.fail("the client still waits for the result of a daemon that died 20 s ago")
+        lost = json.loads(p.stdout.readline())
+        assert lost.get("error") == "SessionLost" and first["sid"] in lost["message"], lost
+        again = _ask(p, 0, 60)
+        assert again and again.get("ok"), again
+        FIGURES["daemon killed mid-wait"] = {"lost": lost["message"][:200],
+                                             "noticed_after_s": round(lost["s"] - 1.5, 2)}
+        print("\n", FIGURES["daemon killed mid-wait"])
+    finally:
+        p.kill()
+        p.wait()
+        d.stop()
+        if d2 is not None:
+            d2.stop()
+
+
+# --- bugs -------------------------------------------------------------------------------------
+@pytest.mark.xfail(strict=True, reason="daemon bug B6: expired sessions are ended only in a "
+                   "second in which the daemon was idle; while any other client sends a "
+                   "message more often than once a second, a dead client's session (and all "
+                   "it holds) never expires")
+def test_bug_busy_daemon_never_expires_dead_sessions(daemon):
+    if not HAS_LEASE:
+        pytest.skip("no --lease-seconds")
+    dead, _ = _raw_session(daemon.address)
+    live, sid = _raw_session(daemon.address)
+    dead.close(0)                                # its client is gone
+    end = time.monotonic() + 2 * LEASE + 1
+    while time.monotonic() < end:                # another client, busy: 5 messages a second
+        live.send_multipart(adproto.encode(kinds.BATCH, {"ops": [], "sync": True}, req=5,
+                                           session=sid))
+        assert live.poll(5000)
+        live.recv_multipart()
+        time.sleep(0.2)
+    n = sessions_of(daemon)
+    live.close(0)
+    assert n == 1, f"{n} sessions: the dead one outlived its lease ({LEASE:g} s) twice over"
+
+
+@pytest.mark.xfail(strict=True, reason="bug B7: adproto.decode and adproto.encode leave "
+                   "reference cycles (decode's two nested closures, encode's packer and its "
+                   "bound default) that keep every array sent or received alive until "
+                   "CPython's cyclic garbage collector runs")
+def test_bug_codec_cycles_keep_arrays_alive():
+    assert not codec_cycles_hold_arrays()
+
+
+@pytest.mark.xfail(strict=True, reason="bug B7, seen from outside: the arrays a session "
+                   "uploaded stay in the daemon's memory after the session ends (bye), until "
+                   "the garbage collector happens to run; the daemon's own count says 0 bytes")
+def test_bug_uploads_of_ended_sessions_stay_in_memory(daemon):
+    baseline = settled_rss(daemon.proc.pid)
+    for round_ in range(3):
+        sock, sid = _raw_session(daemon.address)
+        ops = [[1, "array", 1, [np.full(BIG, 1.0)], None], [2, "array", 2, [np.full(BIG, 2.0)],
+                                                             None]]
+        sock.send_multipart(adproto.encode(kinds.BATCH, {"ops": ops, "sync": True}, req=2,
+                                           session=sid))
+        assert sock.poll(30_000)
+        sock.recv_multipart()
+        sock.send_multipart(adproto.encode(kinds.BYE, {}, req=3, session=sid))
+        assert sock.poll(30_000)
+        sock.recv_multipart()
+        sock.close(0)
+    after = settled_rss(daemon.proc.pid)
+    FIGURES["uploads of ended sessions"] = {"rss_baseline": mib(baseline),
+                                            "rss_after_3_sessions_of_80_MiB": mib(after)}
+    print("\n", FIGURES["uploads of ended sessions"])
+    assert after - baseline < RSS_TOLERANCE, f"RSS {mib(baseline)} -> {mib(after)}"
+
+
+# --- a bug: one session's slow batch stalls every other session ---------------------------
+@pytest.mark.xfail(strict=True, reason="daemon bug B4: no time limit on a batch's forward ops "
+                   "and one thread for every session: a session's batch of slow ops delays "
+                   "every other session's sync by the batch's whole running time (only "
+                   "backward passes are bounded, by --max-backward-seconds)")
+def test_bug_one_sessions_slow_batch_stalls_the_others(daemon, bystander):
+    sock, sid = _raw_session(daemon.address)
+    # diff with a large n loops n times in numpy: 8 ops of about 0.3 s each, forward only.
+    ops = [[i + 1, "diff", 10 + i, [np.ones(3)], {"n": 200_000}] for i in range(8)]
+    t0 = time.perf_counter()
+    sock.send_multipart(adproto.encode(kinds.BATCH, {"ops": ops, "sync": True}, req=2,
+                                       session=sid))
+    time.sleep(0.2)
+    t1 = time.perf_counter()
+    bystander.check()
+    waited = time.perf_counter() - t1
+    assert sock.poll(60_000)
+    batch = time.perf_counter() - t0
+    sock.close(0)
+    FIGURES["slow batch of another session"] = {"batch_s": round(batch, 2),
+                                                "bystander_waited_s": round(waited, 2)}
+    print("\n", FIGURES["slow batch of another session"])
+    assert waited < 1.0, f"a 2-op gradient waited {waited:.1f} s behind another session"
