@@ -588,18 +588,14 @@ def test_bug_busy_daemon_never_expires_dead_sessions(daemon):
     assert n == 1, f"{n} sessions: the dead one outlived its lease ({LEASE:g} s) twice over"
 
 
-@pytest.mark.xfail(strict=True, reason="bug B7: adproto.decode and adproto.encode leave "
-                   "reference cycles (decode's two nested closures, encode's packer and its "
-                   "bound default) that keep every array sent or received alive until "
-                   "CPython's cyclic garbage collector runs")
-def test_bug_codec_cycles_keep_arrays_alive():
+def test_codec_leaves_no_cycles_holding_arrays():
+    """(was bug B7: encode's packer and decode's closures made reference cycles that kept
+    every array alive until the cyclic garbage collector ran)"""
     assert not codec_cycles_hold_arrays()
 
 
-@pytest.mark.xfail(strict=True, reason="bug B7, seen from outside: the arrays a session "
-                   "uploaded stay in the daemon's memory after the session ends (bye), until "
-                   "the garbage collector happens to run; the daemon's own count says 0 bytes")
-def test_bug_uploads_of_ended_sessions_stay_in_memory(daemon):
+def test_uploads_of_ended_sessions_leave_the_daemons_memory(daemon):
+    """(was bug B7, seen from outside)"""
     baseline = settled_rss(daemon.proc.pid)
     for round_ in range(3):
         sock, sid = _raw_session(daemon.address)

@@ -73,13 +73,17 @@ def _wire_array(arr):
 
 
 class _Packer:
-    """One message's packing state: the buffers that follow the body."""
+    """One message's packing state: the buffers that follow the body.
 
-    __slots__ = ("buffers", "packer")
+    It holds no packer of its own: a packer whose ``default`` is this object's bound method
+    would make a reference cycle, and keep every array packed alive until the cyclic
+    garbage collector happened to run.
+    """
+
+    __slots__ = ("buffers",)
 
     def __init__(self):
         self.buffers = []
-        self.packer = msgpack.Packer(default=self.default, strict_types=True, use_bin_type=True)
 
     def nested(self, value):
         # A Packer is not reentrant: values inside an extension get a packer of their
@@ -132,7 +136,8 @@ def encode(kind, body, **header_fields):
     """Frames for one message: [header, body, *array buffers]."""
     p = _Packer()
     try:
-        body_bytes = p.packer.pack(body)
+        body_bytes = msgpack.packb(body, default=p.default, strict_types=True,
+                                   use_bin_type=True)
     except (ValueError, OverflowError, RecursionError) as exc:
         if isinstance(exc, ProtocolError):
             raise
@@ -179,25 +184,29 @@ def _array_from(buffers, payload, max_array_bytes):
     return arr
 
 
-def decode(frames, max_depth=64, max_array_bytes=None):
-    """(header, body) from the frames of one message (router identity already removed).
+class _Decoder:
+    """One message's unpacking state. Its hooks are bound methods made for each call, so no
+    reference cycle holds the message's frames (and arrays) after decoding."""
 
-    Arrays in the body are read-only views over their frames.
-    """
-    if len(frames) < 2:
-        raise ProtocolError(f"a message needs a header and a body frame, got {len(frames)} frame(s)")
-    header = decode_header(frames[0])
-    buffers = [memoryview(_buffer_of(f)).cast("B") for f in frames[2:]]
-    depth = [0]
+    __slots__ = ("buffers", "depth", "max_depth", "max_array_bytes")
 
-    def ext_hook(code, data):
+    def __init__(self, buffers, max_depth, max_array_bytes):
+        self.buffers = buffers
+        self.depth = 0
+        self.max_depth = max_depth
+        self.max_array_bytes = max_array_bytes
+
+    def unpack(self, data):
+        return msgpack.unpackb(data, ext_hook=self.ext_hook, raw=False, strict_map_key=False)
+
+    def ext_hook(self, code, data):
         if code == EXT_HANDLE:
             h = msgpack.unpackb(data)
             if not isinstance(h, int) or isinstance(h, bool):
                 raise ProtocolError(f"a handle must be an integer, got {h!r}")
             return Ref(h)
         if code == EXT_ARRAY:
-            return _array_from(buffers, msgpack.unpackb(data), max_array_bytes)
+            return _array_from(self.buffers, msgpack.unpackb(data), self.max_array_bytes)
         if code == EXT_COMPLEX:
             parts = msgpack.unpackb(data)
             if not (isinstance(parts, list) and len(parts) == 2 and
@@ -205,11 +214,11 @@ def decode(frames, max_depth=64, max_array_bytes=None):
                 raise ProtocolError("a complex extension must be [real, imag]")
             return complex(*parts)
         if code in (EXT_TUPLE, EXT_SLICE):
-            depth[0] += 1
-            if depth[0] > max_depth:
-                raise ProtocolError(f"values nest deeper than {max_depth} levels")
-            items = _unpack(data)
-            depth[0] -= 1
+            self.depth += 1
+            if self.depth > self.max_depth:
+                raise ProtocolError(f"values nest deeper than {self.max_depth} levels")
+            items = self.unpack(data)
+            self.depth -= 1
             if not isinstance(items, list):
                 raise ProtocolError("tuple and slice extensions must hold an array")
             if code == EXT_TUPLE:
@@ -221,11 +230,19 @@ def decode(frames, max_depth=64, max_array_bytes=None):
             return Ellipsis
         raise ProtocolError(f"unknown extension type {code}")
 
-    def _unpack(data):
-        return msgpack.unpackb(data, ext_hook=ext_hook, raw=False, strict_map_key=False)
 
+def decode(frames, max_depth=64, max_array_bytes=None):
+    """(header, body) from the frames of one message (router identity already removed).
+
+    Arrays in the body are read-only views over their frames.
+    """
+    if len(frames) < 2:
+        raise ProtocolError(f"a message needs a header and a body frame, got {len(frames)} frame(s)")
+    header = decode_header(frames[0])
+    buffers = [memoryview(_buffer_of(f)).cast("B") for f in frames[2:]]
+    decoder = _Decoder(buffers, max_depth, max_array_bytes)
     try:
-        body = _unpack(_buffer_of(frames[1]))
+        body = decoder.unpack(_buffer_of(frames[1]))
     except ProtocolError:
         raise
     except (ValueError, TypeError, msgpack.UnpackException) as exc:
