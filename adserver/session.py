@@ -24,7 +24,7 @@ from collections import deque
 
 import numpy as np
 
-from adproto import Ref, error_object, kinds
+from adproto import DTYPES, Ref, error_object, kinds
 from .engine import (Box, ForwardNode, Primitive, backward, getval_all, new_box,
                      trace_level, EngineError)
 from .ops import OPS
@@ -263,6 +263,12 @@ class Session:
             self._record(error_object("ProtocolError",
                                       f"an op must be [seq, name, out, args, kwargs], got {op!r:.200}"))
             return
+        if type(seq) is not int or type(name) is not str:
+            # (error objects carry seq and op as given: they must be an int and a string)
+            self._record(error_object("ProtocolError", f"an op's seq must be an integer and "
+                                      f"its name a string, got {seq!r:.50} and {name!r:.50}"))
+            self._poison(out, Poison(None, "?", "malformed op"))
+            return
         try:
             if not isinstance(args, list) or not (kwargs is None or isinstance(kwargs, dict)):
                 raise OpFailure(error_object("ProtocolError", "op args must be a list and "
@@ -338,6 +344,13 @@ class Session:
 
     def _set(self, h, value, seq=None, name=None):
         """handles[h] = value, keeping count of the session's bytes (max_session_bytes)."""
+        raw = getval_all(value)
+        if isinstance(raw, (np.ndarray, np.generic)) and raw.dtype.name not in DTYPES:
+            # The wire's dtype whitelist holds inside the daemon too: no op may make object
+            # or string arrays (unbounded Python arithmetic, sizes the limits cannot see).
+            raise OpFailure(error_object(
+                "OpError", f"op '{name}' made an array of dtype {raw.dtype}, which is not "
+                f"allowed; allowed: {', '.join(sorted(DTYPES))}", seq=seq, op=name))
         old = self.handles.get(h)
         size, old_size = _nbytes(value), (0 if old is None else _nbytes(old))
         if size > old_size and self.nbytes - old_size + size > self.limits.max_session_bytes:
@@ -415,7 +428,19 @@ class Session:
 
     def _fetch_value(self, h):
         v = self._lookup_for_reply(h)
-        return None if v is None else np.asarray(getval_all(v))
+        if v is None:
+            return None
+        value = np.asarray(getval_all(v))
+        limit = self.limits.max_message_bytes
+        if value.nbytes > limit:
+            # Checked before the copy that encoding makes: a broadcast view is free to make
+            # but not to send.
+            self._record(error_object(
+                "LimitError", f"handle {getattr(h, 'handle', h)} holds {value.nbytes} bytes, "
+                f"more than a reply may carry ({limit}, --max-message-bytes)",
+                limit="max_message_bytes"))
+            return None
+        return value
 
     def _fetch_meta(self, h):
         v = self._lookup_for_reply(h)
