@@ -84,6 +84,7 @@ class Server:
         self.ops_ended = 0               # ops executed by sessions that have ended
         self._rate = deque(maxlen=11)    # (time, ops) once a second: ops per second
         self._next_housekeeping = 0.0
+        self._next_expiry = 0.0
         self._next_second = 0.0
 
     # --- the loop --------------------------------------------------------------------------
@@ -156,8 +157,11 @@ class Server:
             if self.parent_pid and not _alive(self.parent_pid):
                 event(log, INFO, "parent process is gone; stopping", parent_pid=self.parent_pid)
                 self._running = False
-            if idle:
-                self._expire(now)
+        # Expiry has a timer of its own, used only when idle (nothing received is waiting, so
+        # no session about to be renewed can be expired); the busy path must not use it up.
+        if idle and now >= self._next_expiry:
+            self._next_expiry = now + 1.0
+            self._expire(now)
 
     def _expire(self, now):
         lease = self.limits.lease_seconds

@@ -566,11 +566,7 @@ def test_daemon_killed_while_the_client_waits_for_a_result(tmp_path):
 
 
 # --- bugs -------------------------------------------------------------------------------------
-@pytest.mark.xfail(strict=True, reason="daemon bug B6: expired sessions are ended only in a "
-                   "second in which the daemon was idle; while any other client sends a "
-                   "message more often than once a second, a dead client's session (and all "
-                   "it holds) never expires")
-def test_bug_busy_daemon_never_expires_dead_sessions(daemon):
+def test_a_busy_daemon_still_expires_dead_sessions(daemon):
     if not HAS_LEASE:
         pytest.skip("no --lease-seconds")
     dead, _ = _raw_session(daemon.address)
