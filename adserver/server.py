@@ -282,9 +282,13 @@ class Server:
         kind = header["kind"]
         req = header.get("req")
         if kind == kinds.PING:
-            session = self._lookup(header.get("session"))
-            if session is not None and session.identity == identity:
-                session.last_seen = _now()        # a keepalive
+            if header.get("session") is not None:
+                # A keepalive: it must name a live session of this connection, which it
+                # renews; otherwise the client hears why its session is gone.
+                session = self._session_for(identity, header)
+                if session is None:
+                    return
+                session.last_seen = _now()
             self._send(identity, kinds.PONG, {"server": f"adserver {__version__}",
                                                "sessions": len(self.sessions)}, req=req)
             return

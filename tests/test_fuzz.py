@@ -1374,10 +1374,8 @@ def test_ops_cannot_make_object_or_string_arrays(daemon1):
     assert not made, f"arrays outside the whitelist made by ops: {made}"
 
 
-@pytest.mark.xfail(strict=True, reason="daemon bug B9: a keepalive ping naming a session of "
-                   "another connection is answered with pong; PROTOCOL.md 15.1 says it gets a "
-                   "SessionError (it does not renew the lease, so it changes nothing else)")
-def test_bug_foreign_keepalive_ping_is_answered(daemon1):
+def test_a_keepalive_naming_another_connections_session_is_refused(daemon1):
+    """(was bug B9: it was answered with pong)"""
     owner, stranger = _raw(daemon1.address), _raw(daemon1.address)
     sid = _session(owner)
     header, body = _ask(stranger, adproto.encode("ping", {}, req=7, session=sid))
