@@ -19,6 +19,7 @@ class Limits:
     lease_seconds: float = 600.0            # a session without traffic this long ends
     max_backward_seconds: float = 600.0     # one backward pass's running time
     callback_timeout_seconds: float = 300.0  # time a client has to answer a callback
+    max_tapes: int = 256                    # compiled tapes one session keeps
 
     def as_dict(self):
         return asdict(self)
@@ -52,4 +53,6 @@ HELP = {
     "callback_timeout_seconds": "seconds a client has to answer a callback (a user-defined "
                                 "gradient) before its vjp fails with a LimitError (0: no "
                                 "limit)",
+    "max_tapes": "most compiled tapes (recorded calls replayed by tape.run) one session "
+                 "keeps; past it, a new recording is not compiled and its call stays traced",
 }

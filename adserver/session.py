@@ -20,7 +20,7 @@ fails its vjp (``expire_callbacks``). ``close`` frees everything the session own
 """
 import logging
 import time
-from collections import deque
+from collections import OrderedDict, deque
 
 import numpy as np
 
@@ -31,6 +31,7 @@ from .ops import OPS
 from .ops import P
 from .engine.tuples import accumulate, tuple_item, is_tuple_value
 from .shared import SharedArrays
+from . import tape as tapes
 
 add_cotangents = accumulate(P.add)
 
@@ -117,6 +118,9 @@ class Session:
         self.opened = self.last_seen
         self._abandoned = deque(maxlen=256)   # callbacks failed by cancel or timeout
         self._pass_deadline = float("inf")
+        # --- tapes (tape.py): the op stream being recorded, and compiled programs ---
+        self.recording = None
+        self.tapes = OrderedDict()  # tape id -> (Program, captured handles), oldest first
 
     # --- entry points: each returns the messages to send, as (kind, body) pairs ---------
     def on_batch(self, body, req, epoch=None):
@@ -269,6 +273,8 @@ class Session:
                                       f"its name a string, got {seq!r:.50} and {name!r:.50}"))
             self._poison(out, Poison(None, "?", "malformed op"))
             return
+        if self.recording is not None:
+            self.recording.ops.append(op)
         try:
             if not isinstance(args, list) or not (kwargs is None or isinstance(kwargs, dict)):
                 raise OpFailure(error_object("ProtocolError", "op args must be a list and "
@@ -572,6 +578,8 @@ class Session:
         self.frames.clear()
         self.handles.clear()
         self.client_prims.clear()
+        self.recording = None
+        self.tapes.clear()
         self.shared.drop_owner(self.sid)
         self.published.clear()
         self.nbytes = 0
@@ -812,6 +820,80 @@ def _op_custom(s, seq, out, args, kwargs, frame):
     s._store(out, prim(*inputs, _result=result, **user_kwargs), seq, name)
 
 
+# --- tapes: record a call's op stream, compile it, replay it (tape.py) -------------------
+def _op_tape_begin(s, seq, out, args, kwargs, frame):
+    """args: [tape id, [inputs]]; out: one handle per input, bound to it for the call."""
+    tape_id, inputs = args[0], [s._resolve(a) for a in args[1]]
+    if s.recording is not None:
+        raise OpFailure(error_object("TapeError", f"tape {s.recording.tape_id} is still "
+                                     "being recorded", seq=seq, op="tape.begin"))
+    if s.level != 0:
+        raise OpFailure(error_object("TapeError", "a tape is recorded only outside traced "
+                                     "calls (trace level 0)", seq=seq, op="tape.begin"))
+    if not isinstance(out, list) or len(out) != len(inputs):
+        raise OpFailure(error_object("ProtocolError", "tape.begin needs one output handle "
+                                     "per input", seq=seq, op="tape.begin"))
+    inputs = [v if isinstance(v, (np.ndarray, Box)) else np.asarray(v) for v in inputs]
+    s._store(out, inputs, seq, "tape.begin")
+    s.recording = tapes.Recording(tape_id, out, inputs, s.error_count)
+
+
+def _op_tape_end(s, seq, out, args, kwargs, frame):
+    """args: [tape id, [output handles], [captured handles]]; out: the verdict, as the
+    reason the tape cannot be replayed in UTF-8 (an empty array when it can)."""
+    rec, s.recording = s.recording, None
+    tape_id, outputs, captured = args[0], args[1], [
+        h.handle if type(h) is Ref else h for h in args[2]]
+    if rec is None or rec.tape_id != tape_id:
+        raise OpFailure(error_object("TapeError", f"tape {tape_id} is not being recorded",
+                                     seq=seq, op="tape.end"))
+    try:
+        if s.error_count != rec.errors_before:
+            raise tapes.NotReplayable("an op failed while the call was recorded")
+        if len(s.tapes) >= s.limits.max_tapes and tape_id not in s.tapes:
+            raise tapes.NotReplayable(f"the session already holds {s.limits.max_tapes} "
+                                      "tapes (--max-tapes)")
+        program = tapes.compile_tape(rec, outputs, captured, lambda h: s._resolve(Ref(h)))
+    except tapes.NotReplayable as exc:
+        reason = str(exc) or "not replayable"
+    except (OpFailure, _Poisoned):
+        reason = "a value the call used is no longer live"
+    else:
+        s.tapes[tape_id] = (program, len(captured))
+        reason = ""
+    s._store(out, np.frombuffer(reason.encode(), dtype=np.uint8).copy(), seq, "tape.end")
+
+
+def _op_tape_run(s, seq, out, args, kwargs, frame):
+    """args: [tape id, [inputs, then the current handles of the captured values]];
+    out: one handle per output of the tape."""
+    entry = s.tapes.get(args[0])
+    if entry is None:
+        raise OpFailure(error_object("TapeError", f"no tape {args[0]!r} in this session",
+                                     seq=seq, op="tape.run"))
+    s.tapes.move_to_end(args[0])
+    program = entry[0]
+    inputs = [getval_all(s._resolve(a)) for a in args[1]]
+    limit = s.limits.max_backward_seconds
+    s._pass_deadline = _now() + (limit if limit > 0 else float("inf"))
+    frame.gen_op = (seq, out, ())
+    try:
+        values = program.run(inputs, lambda: s._pass_check(frame))
+    except ValueError as exc:
+        raise OpFailure(error_object("TapeError", str(exc), seq=seq, op="tape.run")) from None
+    except OpFailure as exc:    # stopped: time limit or cancel
+        exc.info["op"] = "tape.run"
+        raise
+    finally:
+        frame.gen_op = None
+    s._store(out, values, seq, "tape.run")
+
+
+def _op_tape_drop(s, seq, out, args, kwargs, frame):
+    for tape_id in args[0] if args else ():
+        s.tapes.pop(tape_id, None)
+
+
 _SESSION_OPS = {
     "array": _op_array,
     "trace.push": _op_trace_push,
@@ -826,5 +908,9 @@ _SESSION_OPS = {
     "publish": _op_publish,
     "shared": _op_shared,
     "unpublish": _op_unpublish,
+    "tape.begin": _op_tape_begin,
+    "tape.end": _op_tape_end,
+    "tape.run": _op_tape_run,
+    "tape.drop": _op_tape_drop,
 }
 SESSION_OP_NAMES = frozenset(_SESSION_OPS)

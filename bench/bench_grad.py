@@ -9,6 +9,9 @@ Two workloads, each checked for correctness before it is timed:
                 with respect to [(W1,b1),(W2,b2),(W3,b3)]: a few dozen ops on real
                 arrays, so it measures overhead against actual numeric work.
 
+adclient runs twice: traced on every call, and ``adclient-replay`` (``grad(f,
+optimize=True)``): the daemon records the call once and replays the compiled tape.
+
 Every implementation takes numpy inputs and returns numpy gradients, so each timing
 covers the whole trip a user pays for. Runs are interleaved (one of each per round, the
 starting implementation rotated every round) so machine noise lands on all of them alike.
@@ -258,10 +261,12 @@ def ratios(results, skipped):
 
     A skipped implementation keeps its key, with None, so readers of the JSON find it.
     """
-    ad = results["adclient"]["median_ms"]
-    out = {f"adclient/{name}": ad / r["median_ms"]
-           for name, r in results.items() if name != "adclient"}
-    out.update({f"adclient/{name}": None for name in skipped})
+    out = {}
+    for mine in ("adclient", "adclient-replay"):
+        ad = results[mine]["median_ms"]
+        out.update({f"{mine}/{name}": ad / r["median_ms"]
+                    for name, r in results.items() if name != mine})
+        out.update({f"{mine}/{name}": None for name in skipped})
     return out
 
 
@@ -280,8 +285,10 @@ def bench_chain(adclient, autograd, torch):
     import autograd.numpy as anp
 
     ad_chain, ag_chain = make_chain(adnp), make_chain(anp)
+    replayed = adclient.grad(ad_chain, optimize=True)   # its tape cache lives in it
     contestants = {
         "adclient": lambda: adclient.grad(ad_chain)(CHAIN_X0),
+        "adclient-replay": lambda: replayed(CHAIN_X0),
         "autograd": lambda: autograd.grad(ag_chain)(CHAIN_X0),
     }
     if torch is not None:
@@ -290,7 +297,10 @@ def bench_chain(adclient, autograd, torch):
 
     reference = contestants["autograd"]()
     errors = {"adclient": check("scalar chain, adclient", contestants["adclient"](),
-                                reference, ADCLIENT_RTOL)}
+                                reference, ADCLIENT_RTOL),
+              "adclient-replay": check("scalar chain, adclient replay",
+                                       contestants["adclient-replay"](), reference,
+                                       ADCLIENT_RTOL)}
     if torch is not None:
         errors["torch"] = check("scalar chain, torch", contestants["torch"](),
                                 reference, OTHER_RTOL)
@@ -304,8 +314,10 @@ def bench_mlp(adclient, autograd, torch):
 
     params, inputs, targets = mlp_data()
     ad_loss, ag_loss = make_mlp_loss(adnp), make_mlp_loss(anp)
+    replayed = adclient.grad(ad_loss, optimize=True)
     contestants = {
         "adclient": lambda: adclient.grad(ad_loss)(params, inputs, targets),
+        "adclient-replay": lambda: replayed(params, inputs, targets),
         "autograd": lambda: autograd.grad(ag_loss)(params, inputs, targets),
     }
     if torch is not None:
@@ -316,6 +328,8 @@ def bench_mlp(adclient, autograd, torch):
     reference = contestants["autograd"]()
     errors = {"adclient": check("mlp, adclient", contestants["adclient"](),
                                 reference, ADCLIENT_RTOL),
+              "adclient-replay": check("mlp, adclient replay", contestants["adclient-replay"](),
+                                       reference, ADCLIENT_RTOL),
               "numpy-backprop": check("mlp, numpy backprop", contestants["numpy-backprop"](),
                              reference, OTHER_RTOL)}
     if torch is not None:
@@ -338,14 +352,15 @@ def bench_mlp_step(adclient, autograd, torch):
     remote_params = [(adclient.remote(W), adclient.remote(b)) for W, b in params]
     remote_inputs, remote_targets = adclient.remote(inputs), adclient.remote(targets)
     ad_value_and_grad = adclient.value_and_grad(ad_loss)
+    ad_replayed = adclient.value_and_grad(ad_loss, optimize=True)
     ag_value_and_grad = autograd.value_and_grad(ag_loss)
 
     def sgd(params, grads):
         return [(W - LEARNING_RATE * gW, b - LEARNING_RATE * gb)
                 for (W, b), (gW, gb) in zip(params, grads)]
 
-    def adclient_step():
-        loss, grads = ad_value_and_grad(remote_params, remote_inputs, remote_targets)
+    def adclient_step(value_and_grad=ad_value_and_grad):
+        loss, grads = value_and_grad(remote_params, remote_inputs, remote_targets)
         new_params = sgd(remote_params, grads)
         return float(loss), new_params
 
@@ -357,8 +372,9 @@ def bench_mlp_step(adclient, autograd, torch):
         grads = numpy_mlp_grad(params, inputs, targets)
         return float(ag_loss(params, inputs, targets)), sgd(params, grads)
 
-    contestants = {"adclient": adclient_step, "autograd": autograd_step,
-                   "numpy-backprop": numpy_step}
+    contestants = {"adclient": adclient_step,
+                   "adclient-replay": lambda: adclient_step(ad_replayed),
+                   "autograd": autograd_step, "numpy-backprop": numpy_step}
     if torch is not None:
         torch_grad = make_torch_mlp_grad(torch)
         contestants["torch"] = lambda: sgd(params, torch_grad(params, inputs, targets))
@@ -370,6 +386,9 @@ def bench_mlp_step(adclient, autograd, torch):
     reference = fetched(contestants["autograd"]())
     errors = {"adclient": check("mlp step, adclient", fetched(contestants["adclient"]()),
                                 reference, ADCLIENT_RTOL),
+              "adclient-replay": check("mlp step, adclient replay",
+                                       fetched(contestants["adclient-replay"]()), reference,
+                                       ADCLIENT_RTOL),
               "numpy-backprop": check("mlp step, numpy", fetched(contestants["numpy-backprop"]()),
                                       reference, OTHER_RTOL)}
     return contestants, errors, None
@@ -437,12 +456,14 @@ def print_table(report):
         print(f"  {b['repeats']} interleaved repeats after a warm-up; "
               f"adclient round trips per gradient: {b['adclient_round_trips']}")
         print(f"  {'implementation':<16}{'median ms':>11}{'IQR ms':>10}{'q1 ms':>10}"
-              f"{'q3 ms':>10}{'min ms':>10}   {'adclient / this':>15}")
+              f"{'q3 ms':>10}{'min ms':>10}   {'adclient / this':>15}{'replay / this':>15}")
         ad = b["results"]["adclient"]["median_ms"]
+        rp = b["results"]["adclient-replay"]["median_ms"]
         for impl, r in b["results"].items():
             ratio = "" if impl == "adclient" else f"{ad / r['median_ms']:.2f}x"
+            ratio_rp = "" if impl == "adclient-replay" else f"{rp / r['median_ms']:.2f}x"
             print(f"  {impl:<16}{r['median_ms']:>11.3f}{r['iqr_ms']:>10.3f}{r['q1_ms']:>10.3f}"
-                  f"{r['q3_ms']:>10.3f}{r['min_ms']:>10.3f}   {ratio:>15}")
+                  f"{r['q3_ms']:>10.3f}{r['min_ms']:>10.3f}   {ratio:>15}{ratio_rp:>15}")
         for impl, why in b["skipped"].items():
             print(f"  {impl:<16}{'skipped':>11}   ({why})")
         errs = ", ".join(f"{k} {v:.1e}" for k, v in b["check_rel_error"].items())

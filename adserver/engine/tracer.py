@@ -15,6 +15,10 @@ DIFFERENTIABLE = "vjp"      # has VJP rules for (some of) its arguments
 ZERO_GRADIENT = "zero"      # piecewise constant or integer-valued: the answer is never traced
 NOT_DIFFERENTIABLE = "none"  # asking for its gradient is an error, raised at grad time
 
+#: The level of a tape being compiled: above every level a session can reach, so that a
+#: recording box is always the outermost one.
+RECORD_LEVEL = 1 << 62
+
 
 class Node:
     """How a boxed value was computed: the primitive, its inputs and its answer."""
@@ -165,6 +169,12 @@ class Primitive:
                                     "as a positional argument")
         if not top:
             return self.fun(*args, **kwargs)
+        if top == RECORD_LEVEL:
+            # A tape being compiled (adserver/tape.py): its boxes carry the recorder, which
+            # notes the call as an instruction and boxes the answer in a slot of its own.
+            for a in args:
+                if type(a) is Box and a._level == top:
+                    return a._node.record(self, args, kwargs)
         if self.status == ZERO_GRADIENT:
             return self.fun(*[getval_all(a) for a in args], **kwargs)
         argnums = []

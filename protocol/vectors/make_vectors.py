@@ -64,6 +64,7 @@ LIMITS = {                                  # the daemon's defaults (adserver/li
     "lease_seconds": 600.0,
     "max_backward_seconds": 600.0,
     "callback_timeout_seconds": 300.0,
+    "max_tapes": 256,
 }
 
 # The authentication example (PROTOCOL.md section 15.2): a token, the daemon's nonce and the

@@ -16,6 +16,7 @@ import numpy as np
 
 from adproto import vocabulary
 from adclient.session import Session
+from adclient import replay
 from . import torchprint
 
 LUA_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "lua")
@@ -61,6 +62,14 @@ def load_engine(name):
         return importlib.import_module(module)
     except ImportError as exc:
         raise ValueError(f"Lua engine {name!r} is not available in this lupa build: {exc}")
+
+
+def _tape_input(x):
+    """A tape input from Lua: a tensor's Handle, or a differentiated number, which is a
+    float whatever lupa made of it (an integral LuaJIT number arrives as an int)."""
+    if isinstance(x, (int, float)) and not isinstance(x, bool):
+        return float(x)
+    return x
 
 
 class Bridge:
@@ -210,12 +219,20 @@ class Bridge:
     def random(self, kind, sizes, dtype, a=None, b=None):
         """A tensor of random numbers drawn here, from the seeded generator (so a script's
         numbers depend only on its seed), uploaded as one array."""
+        self._note_random()
         arr = self._draw(kind, tuple(int(n) for n in self._py(sizes)), a, b)
         return self.op("array", np.asarray(arr).astype(DTYPES.get(dtype, dtype)))
 
     def random_number(self, kind, a=None, b=None):
         """One random number (torch.uniform(), torch.normal(), ...), with no daemon op."""
+        self._note_random()
         return self.host.lua_number(np.asarray(self._draw(kind, (), a, b), dtype=np.float64))
+
+    def _note_random(self):
+        recorder = self.session.recorder
+        if recorder is not None:
+            # drawn here and uploaded as a constant: a replayed tape would repeat the draw
+            recorder.note("it draws random numbers (torch.rand, torch.randn, dropout, ...)")
 
     def _draw(self, kind, shape, a, b):
         rng = self.rng
@@ -256,6 +273,42 @@ class Bridge:
         s = self.session
         handles = s.op("vjp", [end, None, self._py(starts), int(level)], {"scalar": True},
                        out=len(starts))
+        return self.host.lua.table_from([Handle(s, h) for h in handles])
+
+    # --- tapes: autograd's optimize option (adclient/replay.py does the bookkeeping) ----------
+    def tape_begin(self, *inputs):
+        """Start recording; (tape id, a Lua array of Handles bound to the inputs)."""
+        s = self.session
+        tape_id, handles = replay.begin(s, [_tape_input(x) for x in inputs])
+        return tape_id, self.host.lua.table_from([Handle(s, h) for h in handles])
+
+    def tape_pause(self):
+        replay.pause(self.session)
+
+    def tape_end(self, tape_id, *outputs):
+        """Stop recording; (the Tape, or nil and the reason it cannot be replayed)."""
+        s = self.session
+        tape, verdict, reasons = replay.end(s, tape_id, list(outputs))
+        (value,), _ = s.sync(fetch=[verdict])
+        s.release(verdict)
+        reason = replay.verdict_reason(value)
+        if reason:
+            reasons = reasons + [reason]
+        if reasons:
+            s.drop_tape(tape_id)
+            return None, "; ".join(reasons)
+        return tape, None
+
+    def tape_abandon(self, tape_id):
+        replay.abandon(self.session, tape_id)
+
+    def tape_run(self, tape, n_out, *inputs):
+        """Replay ``tape`` on ``inputs``: a Lua array of Handles, one per output (nil if
+        the tape belongs to a session that has ended: record again)."""
+        s = self.session
+        if tape.session is not s:
+            return None
+        handles = tape.run([_tape_input(x) for x in inputs], int(n_out))
         return self.host.lua.table_from([Handle(s, h) for h in handles])
 
     def register_gradient(self, name, lua_handler):

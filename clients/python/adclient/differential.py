@@ -207,19 +207,37 @@ def make_vjp(fun, x):
 
 
 @_nary
-def grad(fun, x):
-    """The gradient of scalar-valued ``fun`` with respect to argument ``argnum``."""
+def _grad(fun, x):
     t = _Trace(fun, x)
     grads, _ = t.results(t.cotangents(None, scalar=True))
     return grads
 
 
 @_nary
-def value_and_grad(fun, x):
-    """(fun(*args), grad(fun)(*args)) from one trace."""
+def _value_and_grad(fun, x):
     t = _Trace(fun, x)
     grads, (ans,) = t.results(t.cotangents(None, scalar=True), also=(t.ans,))
     return ans, grads
+
+
+def grad(fun, argnum=0, optimize=False):
+    """The gradient of scalar-valued ``fun`` with respect to argument ``argnum``.
+
+    With ``optimize=True`` the daemon records the call once per argument signature and
+    replays the recording on later calls (see adclient.replay for what that requires).
+    """
+    if optimize:
+        from .replay import optimized
+        return optimized("grad", fun, argnum)
+    return _grad(fun, argnum)
+
+
+def value_and_grad(fun, argnum=0, optimize=False):
+    """(fun(*args), grad(fun)(*args)) from one trace (``optimize``: as for grad)."""
+    if optimize:
+        from .replay import optimized
+        return optimized("value_and_grad", fun, argnum)
+    return _value_and_grad(fun, argnum)
 
 
 @_nary

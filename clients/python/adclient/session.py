@@ -70,6 +70,9 @@ class Session:
         self.sock = self._monitor = None
         self.pending = []
         self._releases = []
+        self._dropped_tapes = []       # tape ids to free on the daemon, with the releases
+        self.recorder = None           # the call being recorded as a tape (replay.py)
+        self._next_tape = 0
         self._origins = {}
         self._seq = 0
         self._next_handle = 1
@@ -230,10 +233,14 @@ class Session:
             out = list(range(first, first + out))
         else:
             out = None
-        if self._releases:
+        if self._releases or self._dropped_tapes:
             # Handles dropped since the last op are released here, in stream order, so the
             # daemon frees them as soon as their last use has run.
             self._emit_releases()
+        if self.recorder is not None:
+            self.recorder.scan(args)
+            if kwargs:
+                self.recorder.scan(kwargs)
         self._seq = seq = self._seq + 1
         # Queued ops name handles, not the proxies that own them: a proxy the user's code
         # has dropped must not be kept alive by the queue.
@@ -254,14 +261,27 @@ class Session:
         """Forget a handle; rides with the next batch. Safe from a finalizer (no I/O)."""
         self._releases.append(handle)
 
+    def new_tape_id(self):
+        self._next_tape += 1
+        return self._next_tape
+
+    def drop_tape(self, tape_id):
+        """Free a tape on the daemon; rides with the next batch. Safe from a finalizer."""
+        self._dropped_tapes.append(tape_id)
+
     def _emit_releases(self):
         releases, self._releases = self._releases, []
-        self.releases_sent += len(releases)
-        self._seq += 1
-        self.pending.append([self._seq, "release", None, [releases], None])
+        if releases:
+            self.releases_sent += len(releases)
+            self._seq += 1
+            self.pending.append([self._seq, "release", None, [releases], None])
+        if self._dropped_tapes:
+            tapes, self._dropped_tapes = self._dropped_tapes, []
+            self._seq += 1
+            self.pending.append([self._seq, "tape.drop", None, [tapes], None])
 
     def _take_batch(self):
-        if self._releases:
+        if self._releases or self._dropped_tapes:
             self._emit_releases()
         ops, self.pending = self.pending, []
         return ops
@@ -280,6 +300,10 @@ class Session:
         """Send pending ops and wait: (values of ``fetch``, [shape, dtype, level] of ``meta``)."""
         self._check_pid()
         self._must_sync = False
+        if fetch and self.recorder is not None:
+            # The call being recorded reads a value: what it does next may depend on it.
+            self.recorder.note("it reads traced values (a comparison, a conversion to a "
+                               "number, printing)")
         body = self._request(kinds.BATCH, {"ops": self._take_batch(), "sync": True,
                                            "fetch": list(fetch), "meta": list(meta)},
                              cancellable=True)

@@ -19,9 +19,9 @@
 --   protected      run f under pcall, so that an error leaves autograd's state clean.
 --                  Every call is protected here (the trace level is always popped before
 --                  the error goes on, unchanged); the option is accepted for compatibility.
---   optimize       torch-autograd's code generator. Accepted, and the answers are the same
---                  either way: caching the recorded tape on the daemon, which is what would
---                  make it faster here, is a later performance task.
+--   optimize       record each call signature once as a tape on the daemon and replay it
+--                  on later calls: the same answers, without running f or sending its ops
+--                  again (see autograd/optimize.lua for what a replay requires)
 -- The sub-packages util, loss, nn, model, module and optim follow torch-autograd's.
 
 local torch = require 'torch'
@@ -43,6 +43,7 @@ local function plainTable(x)
 end
 
 local numel = torch._internals.numel
+local optimize = require 'autograd.optimize'
 
 -- Global defaults, as torch-autograd keeps them.
 local defaultOptimize, defaultProtected = false, false
@@ -62,9 +63,10 @@ local FLOAT = {float64 = true, float32 = true, float16 = true}
 
 -- Box every number and tensor in x at `level`, in a structure like x's.
 local function box(x, level, leaves)
-  if type(x) == 'number' then
+  local tapeNumber = getmetatable(x) == optimize.TapeNumber
+  if type(x) == 'number' or tapeNumber then
     -- a number-like proxy where the engine has them, so that f may compare it with numbers
-    local h = B.op('box', x, level)
+    local h = B.op('box', tapeNumber and x.h or x, level)
     local t = torch._scalar(torch._fromhandle(h, level, {}, 'float64'))
     -- the start's handle is kept here: an in-place method inside f (x:mul(2)) rebinds t
     leaves[#leaves + 1] = {box = t, h = h, number = true}
@@ -221,8 +223,9 @@ local function differentiate(fn, gradOpt)
     return function(...) return fn(...) end
   end
 
-  return function(...)
-    local args = pack(...)
+  -- One traced call. With `recording` (a table), the call is being recorded as a tape:
+  -- the recording is told when f has returned, and gets the answer's template.
+  local function call(args, recording)
     local seed = partial and args[args.n] or nil
     local level = B.push_level()
     active = active + 1
@@ -232,6 +235,7 @@ local function differentiate(fn, gradOpt)
       return pack(fn(unpack(args, 1, args.n)))
     end)
     B.pop_level(level)
+    if recording then B.tape_pause() end
     local ok2, out = pcall(function()
       if not ok then error(results, 0) end
       local ans = results[1]
@@ -251,6 +255,10 @@ local function differentiate(fn, gradOpt)
         local seen = {}
         for i = 1, results.n do outs[i] = untrace(results[i], level, fetch, seen) end
       end
+      if recording then
+        recording.template, recording.slots =
+          optimize.template({grads = grads, outs = outs}, fetch)
+      end
       local values = fetchAll(fetch)
       if next(values) ~= nil then
         local seen = {}
@@ -263,8 +271,36 @@ local function differentiate(fn, gradOpt)
     if active == 0 then afterOutermost(ok2 and out.fetched) end
     if not ok2 then error(out, 0) end
     raisePending()
+    return out
+  end
+
+  local function answer(out)
     if not withForward then return out.grads end
     return out.grads, unpack(out.outs, 1, out.outs.n)
+  end
+
+  if not opt.optimize then
+    return function(...) return answer(call(pack(...))) end
+  end
+  local tapes = {}    -- signature -> {tape, template, slots} or {traced = why}
+  return function(...)
+    local args = pack(...)
+    if active > 0 or B.level() ~= 0 then return answer(call(args)) end
+    local key, inputs = optimize.signature(args, argnum)
+    if key == nil then return answer(call(args)) end
+    local entry = tapes[key]
+    if entry == nil then
+      local out
+      out, tapes[key] = optimize.record(call, args, argnum, inputs)
+      return answer(out)
+    elseif entry.traced then
+      return answer(call(args))
+    end
+    local out = optimize.replay(entry, inputs)
+    if out == nil then
+      out, tapes[key] = optimize.record(call, args, argnum, inputs)
+    end
+    return answer(out)
   end
 end
 
