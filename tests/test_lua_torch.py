@@ -197,6 +197,25 @@ GRADIENTS = [
                          ":pow(2):addcmul(0.5, x, x)\nreturn y:sum()", signed(2, 3)),
     ("in-place view", "local y = x * 1\ny:narrow(2, 1, 1):mul(3)\ny[2]:add(x[1])\n"
                       "return torch.sum(y ^ 2)", signed(2, 3)),
+    ("in-place through shared views", "local y = x * 1\ny:t():mul(2)\n"
+                                      "y:view(-1):narrow(1, 2, 3):add(x:view(-1):narrow(1, 1, 3))\n"
+                                      "y:transpose(1, 2)[2][1] = x[1][1] * 3\n"
+                                      "return torch.sum(torch.cmul(y, y)) + "
+                                      "torch.sum(torch.exp(y:t()))", signed(2, 3)),
+    ("traced values written through views", "local z = torch.zeros(3, 2)\nlocal w = z:t()\n"
+                                            "w:copy(x)\nz:view(6):narrow(1, 1, 2):mul(3)\n"
+                                            "w[2]:add(torch.sum(x))\n"
+                                            "return torch.sum(torch.exp(z)) + torch.sum(w[1])",
+     signed(2, 3)),
+    ("writes through an expanded view", "local z = torch.zeros(1, 3)\n"
+                                        "z:expand(2, 3):copy(torch.cat(x, x * 2, 1))\n"
+                                        "return torch.sum(torch.exp(z))", signed(1, 3)),
+    ("stale views follow the storage's level", "local z = torch.zeros(2, 3)\nlocal v = z:t()\n"
+                                               "z[1][1] = 1\nz:narrow(1, 2, 1):copy(x:view(1, 3))\n"
+                                               "return torch.sum(torch.pow(v, 2))", signed(3)),
+    ("in-place on views of the argument", "x:view(6):mul(2)\nx:t()[1]:add(1)\n"
+                                          "x:unsqueeze(1):expand(2, 2, 3)[1]:pow(2)\n"
+                                          "return torch.sum(torch.cmul(x, x))", signed(2, 3)),
     ("copy typeAs", "local y = torch.zeros(3, 2)\ny:copy(x)\nreturn torch.sum(torch.cmul(y, "
                     "c:t())) + torch.sum(torch.typeAs(x, c) * 2)", signed(2, 3)),
     ("fill with traced", "local y = torch.zeros(2, 2)\ny:fill(torch.sum(x))\n"
@@ -532,6 +551,198 @@ def test_views_of_views_write_to_the_first_tensor(lua):
     want[1, 3] = 9
     want[3, 3:5] = 5
     np.testing.assert_array_equal(value(lua, x), want)
+
+
+# Writes through every kind of Torch7 view reach the tensor: x starts as
+# {{1, 2, 3}, {4, 5, 6}} and the statement writes through a view of it.
+X6 = np.array([[1.0, 2, 3], [4, 5, 6]])
+
+
+def _set(a, index, v):
+    a = a.copy()
+    a[index] = v
+    return a
+
+
+VIEW_WRITES = [
+    ("x:t():fill(1)", np.ones((2, 3))),
+    ("x:t():zero()", np.zeros((2, 3))),
+    ("x:narrow(2, 2, 1):fill(5)", _set(X6, (slice(None), 1), 5)),
+    ("x:select(1, 2):copy(torch.Tensor{7, 8, 9})", _set(X6, 1, [7, 8, 9])),
+    ("x[1]:fill(3)", _set(X6, 0, 3)),
+    ("x:view(6):add(1)", X6 + 1),
+    ("x:view(3, 2):mul(2)", X6 * 2),
+    ("x:viewAs(torch.zeros(3, 2))[3][2] = 9", _set(X6, (1, 2), 9)),
+    ("x:view(-1)[4] = 0", _set(X6, (1, 0), 0)),
+    ("x:transpose(1, 2)[1][2] = 4", _set(X6, (1, 0), 4)),
+    ("x:t()[2] = torch.Tensor{8, 9}", _set(X6, (slice(None), 1), [8, 9])),
+    ("x:t()[{{2, 3}, 1}] = 0", _set(X6, (0, slice(1, 3)), 0)),
+    ("x:t()[{{}, 2}] = -1", _set(X6, 1, -1)),
+    ("x:permute(2, 1):select(1, 3):fill(-1)", _set(X6, (slice(None), 2), -1)),
+    ("x:sub(1, 2, 2, 3):zero():add(7)", _set(X6, (slice(None), slice(1, 3)), 7)),
+    ("x:view(3, 2):narrow(1, 2, 2):t():fill(0)", _set(X6, (slice(None), slice(None)),
+                                                      [[1, 2, 0], [0, 0, 0]])),
+    ("x:view(1, 2, 3):squeeze(1):t():mul(10)", X6 * 10),
+    ("x:unsqueeze(3):select(3, 1)[2][3] = 0", _set(X6, (1, 2), 0)),
+    ("x:t():t()[1][1] = 0", _set(X6, (0, 0), 0)),
+    ("x:split(2, 2)[2]:fill(4)", _set(X6, (slice(None), 2), 4)),
+    ("x:chunk(2, 1)[2]:zero()", _set(X6, 1, 0)),
+    ("x:narrow(1, 1, 1):expand(4, 3):copy(torch.range(1, 12):view(4, 3))",
+     _set(X6, 0, [10, 11, 12])),
+    ("x:select(1, 2):view(1, 3):expand(2, 3):fill(0)", _set(X6, 1, 0)),
+    ("x:select(2, 1):expandAs(torch.zeros(2, 2, 2)):fill(0)", _set(X6, (slice(None), 0), 0)),
+    ("x:view(2, 1, 3):expand(2, 4, 3)[2][3]:fill(0)", _set(X6, 1, 0)),
+    ("x:narrow(1, 2, 1):expand(3, 3):narrow(2, 2, 2)[3]:copy(torch.Tensor{8, 9})",
+     _set(X6, (1, slice(1, 3)), [8, 9])),
+    ("x:view(1, 6):expand(2, 6)[{{1, 2}, {2, 3}}]:copy(torch.Tensor{{7, 8}, {9, 10}})",
+     _set(X6, (0, slice(1, 3)), [9, 10])),
+    ("x:t():indexAdd(1, torch.LongTensor{1, 3}, torch.ones(2, 2))",
+     X6 + np.array([[1, 0, 1], [1, 0, 1]])),
+    ("x:t():indexFill(2, torch.LongTensor{2}, 0)", _set(X6, 1, 0)),
+    ("x:t():maskedFill(torch.ByteTensor{{1, 0}, {0, 0}, {0, 1}}, 0)",
+     _set(_set(X6, (0, 0), 0), (1, 2), 0)),
+    ("x:t():scatter(1, torch.LongTensor{{3, 1}}, 0)", _set(_set(X6, (0, 2), 0), (1, 0), 0)),
+    ("x:t():apply(function(v) return v * 2 end)", X6 * 2),
+    ("x:t():clamp(2, 5)", np.clip(X6, 2, 5)),
+    ("x:view(6):exp():log():add(0.5)", X6 + 0.5),
+    ("x:t():addmm(torch.ones(3, 2), torch.eye(2))", X6 + 1),
+    ("torch.add(x:t(), torch.ones(3, 2), torch.ones(3, 2))", np.full((2, 3), 2.0)),
+    ("torch.cat(x:t(), torch.zeros(1, 2), torch.ones(2, 2), 1)",
+     np.array([[0.0, 1, 1], [0, 1, 1]])),
+    ("x:t():copy(torch.range(1, 6))", np.array([[1.0, 3, 5], [2, 4, 6]])),
+    ("x:t()[{{1, 2}}]:resize(2, 2):fill(0)", _set(X6, (slice(None), slice(0, 2)), 0)),
+    ("torch.Tensor(x:t()):fill(2)", np.full((2, 3), 2.0)),
+    ("torch.Tensor():set(x:t()):select(1, 1):fill(0)", _set(X6, (slice(None), 0), 0)),
+]
+
+
+@pytest.mark.parametrize("stmt,want", VIEW_WRITES, ids=[w[0] for w in VIEW_WRITES])
+def test_writes_through_shared_views_reach_the_tensor(lua, stmt, want):
+    x, typename = run(lua, f"""
+        local x = torch.Tensor{{{{1, 2, 3}}, {{4, 5, 6}}}}
+        {stmt}
+        collectgarbage('collect')
+        return x, torch.type(x)""")
+    np.testing.assert_array_equal(value(lua, x), want)
+    assert typename == "torch.DoubleTensor"
+
+
+def test_writes_through_views_from_the_brief_start_from_zeros(lua):
+    out = run(lua, """
+        local a = torch.zeros(2, 3); a:t():fill(1)
+        local b = torch.zeros(2, 3); b:narrow(2, 2, 1):fill(5)
+        local c = torch.zeros(2, 3); c:select(1, 2):copy(torch.Tensor{7, 8, 9})
+        local d = torch.zeros(2, 3); d[1]:fill(3)
+        local e = torch.zeros(2, 3); e:view(6):add(1)
+        local f = torch.zeros(2, 3); f:transpose(1, 2)[1][2] = 4
+        return a, b, c, d, e, f""")
+    a, b, c, d, e, f = (value(lua, t) for t in out)
+    np.testing.assert_array_equal(a, np.ones((2, 3)))
+    np.testing.assert_array_equal(b, [[0, 5, 0], [0, 5, 0]])
+    np.testing.assert_array_equal(c, [[0, 0, 0], [7, 8, 9]])
+    np.testing.assert_array_equal(d, [[3, 3, 3], [0, 0, 0]])
+    np.testing.assert_array_equal(e, np.ones((2, 3)))
+    np.testing.assert_array_equal(f, [[0, 0, 0], [4, 0, 0]])
+
+
+def test_every_view_sees_every_write(lua):
+    out = run(lua, """
+        local x = torch.zeros(2, 3)
+        local row, col, flat, t = x[2], x:select(2, 3), x:view(6), x:t()
+        local tt = t:view(6)                      -- a view of a view
+        x:fill(1)                                 -- through the tensor itself
+        row:add(1)                                -- x[2] = 2
+        t[3][1] = 5                               -- x[1][3]
+        flat:narrow(1, 2, 1):fill(-1)             -- x[1][2]
+        local seen = {torch.sum(row), torch.sum(col), col[1], tt[5]}
+        x[{2, 1}] = 9                             -- through x[{...}] on the tensor
+        tt:narrow(1, 6, 1):mul(10)                -- x[2][3], through t:view(6)
+        return x, row, col, flat, t, tt, seen[1], seen[2], seen[3], seen[4]""")
+    want = np.array([[1.0, -1, 5], [9, 2, 20]])
+    x, row, col, flat, t, tt = (value(lua, v) for v in out[:6])
+    np.testing.assert_array_equal(x, want)
+    np.testing.assert_array_equal(row, want[1])
+    np.testing.assert_array_equal(col, want[:, 2])
+    np.testing.assert_array_equal(flat, want.reshape(6))
+    np.testing.assert_array_equal(t, want.T)
+    np.testing.assert_array_equal(tt, want.T.reshape(6))
+    assert tuple(out[6:]) == (6, 7, 5, 5)
+
+
+def test_random_fills_through_a_view(lua):
+    x = run(lua, """
+        local x = torch.zeros(2, 3)
+        torch.manualSeed(5)
+        x:t():uniform(-1, 1)
+        return x""")
+    rs = np.random.RandomState(5)
+    np.testing.assert_array_equal(value(lua, x), rs.uniform(-1, 1, (3, 2)).T)
+
+
+def test_copies_do_not_share_and_layouts_are_torch7s(lua):
+    out = run(lua, """
+        local x = torch.Tensor{{1, 2, 3}, {4, 5, 6}}
+        x:clone():fill(0); torch.reshape(x, 6):fill(0); x:t():contiguous():fill(0)
+        x:index(1, torch.LongTensor{1}):fill(0); (x + 0):fill(0); x:t():clone():zero()
+        x:repeatTensor(2, 1):zero(); x:maskedSelect(torch.gt(x, 2)):zero()
+        local same = rawequal(x:contiguous(), x)
+        local t, n = x:t(), x:narrow(2, 2, 2)
+        return x, same, t:isContiguous(), x:isContiguous(), n:isContiguous(),
+               x:narrow(1, 2, 1):isContiguous(), t:stride(1), t:stride(2),
+               n:storageOffset(), x:select(1, 2):storageOffset(), x:view(3, 2):stride(1),
+               x:select(2, 1):view(2, 1):expand(2, 4):stride(2), t:contiguous():stride(1)""")
+    np.testing.assert_array_equal(value(lua, out[0]), [[1, 2, 3], [4, 5, 6]])
+    assert tuple(out[1:]) == (True, False, True, False, True, 1, 3, 2, 4, 2, 0, 2)
+
+
+def test_views_keep_their_type_and_resize_or_set_as_torch7(lua):
+    out = run(lua, """
+        local l = torch.LongTensor{{1, 2, 3}, {4, 5, 6}}
+        local v = l:t()
+        v:copy(torch.Tensor{{1.5, 2.5}, {3.5, 4.5}, {5.5, 6.5}})   -- stored as longs
+        local x = torch.zeros(2, 3)
+        local old = x:view(6)
+        x:resize(4):fill(1)               -- a new size: x gets new memory, old keeps its own
+        local y = torch.zeros(2, 2)
+        local yv = y:view(4)
+        y:resize(4):fill(3)               -- same element count: still shared with yv
+        local z = torch.zeros(3)
+        local s = torch.ones(2, 3)
+        z:set(s:t())                      -- z is now a view of s
+        z[1][2] = 7                       -- s[2][1]
+        return l, torch.type(l), torch.type(v), v, x, old, yv, z:dim(), s""")
+    l, tl, tv, v, x, old, yv, zdim, s = out
+    np.testing.assert_array_equal(value(lua, l), [[1, 3, 5], [2, 4, 6]])
+    assert tl == tv == "torch.LongTensor"
+    np.testing.assert_array_equal(value(lua, v), [[1, 2], [3, 4], [5, 6]])
+    np.testing.assert_array_equal(value(lua, x), np.ones(4))
+    np.testing.assert_array_equal(value(lua, old), np.zeros(6))
+    np.testing.assert_array_equal(value(lua, yv), np.full(4, 3.0))
+    assert zdim == 2
+    np.testing.assert_array_equal(value(lua, s), [[1, 1, 1], [7, 1, 1]])
+
+
+def test_views_cost_no_ops_until_read_after_a_write(lua):
+    # a write marks the other views stale without an op; a stale view derives its value
+    # again only when it is read, and reading a fresh view costs nothing
+    s = lua.session
+    before = s._next_handle
+    x, rows, n = run(lua, """
+        local x = torch.zeros(200, 3)
+        local rows = {}
+        for i = 1, 200 do rows[i] = x[i] end       -- 200 views: a getitem each
+        for i = 1, 200 do rows[i]:fill(i) end      -- a full and a setitem each
+        local n = 0
+        for i = 1, 200 do n = n + rows[i]:size(1) + rows[i]:dim() end   -- no ops
+        return x, rows, n""")
+    ops = s._next_handle - before
+    assert n == 800
+    assert 600 <= ops <= 610
+    want = np.repeat(np.arange(1, 201, dtype=float)[:, None], 3, axis=1)
+    np.testing.assert_array_equal(value(lua, x), want)
+    np.testing.assert_array_equal(value(lua, rows[200]), want[199])
+    np.testing.assert_array_equal(value(lua, rows[1]), want[0])    # derived again: one op
+    assert s._next_handle - before == ops + 1
 
 
 def test_seed_09_assignments(lua):

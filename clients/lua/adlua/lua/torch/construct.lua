@@ -114,10 +114,13 @@ local function constructor(dtype)
       -- Torch7's empty tensor: no dimension, no elements
       return fromValues({}, {0}, dtype)
     elseif isTensor(first) then
-      -- a tensor of this type on the same values (Torch7 shares the storage)
+      -- a new tensor on the same storage (Torch7); of another type, a converted copy
       local t = first
-      if t._dtype ~= dtype then t = T.Tensor.type(t, T.TYPENAME[dtype]) end
-      return T.result(t._h, t._level, sizeOf(t), dtype)
+      if t._dtype ~= dtype then
+        t = T.Tensor.type(t, T.TYPENAME[dtype])
+        return T.result(t._h, t._level, sizeOf(t), dtype)
+      end
+      return T.Tensor.set(new(t._h, t._level, sizeOf(t), dtype), t)
     elseif type(first) == 'table' and not isStorage(first) then
       local flat, sizes = flattenTable(first)
       return fromValues(flat, sizes, dtype)

@@ -3,8 +3,10 @@
 -- A tensor is a Lua table {_h = handle, _level = trace level, _size = {sizes}, _dtype =
 -- numpy dtype name} with one metatable. The handle is a Python object (lupa userdata)
 -- whose finalizer releases the daemon's array when Lua drops the table, on every engine.
--- A view (x[i], x:narrow(...), x:select(...)) also holds _root and _spec, so that a
--- write through it reaches the tensor it was taken from.
+-- A tensor that shares a storage with views (x:t(), x[i], x:view(...), ...) also holds
+-- _st and _recipe, so that a write through any of them reaches all of them (see "views
+-- and writing in place" below); its _h, _level and _dtype may then be missing for a
+-- while, and are derived again when read.
 --
 -- Size tables are shared between tensors and never mutated once a tensor holds one: an
 -- op that keeps its input's size reuses the table instead of copying it.
@@ -352,18 +354,63 @@ T.elementwise = elementwise
 torch._elementwise = elementwise
 
 ------------------------------------------------------------------------------------------
--- in place: Torch7's in-place methods rebind the tensor table to the op's result. A view
--- (x[i], x:narrow(...), x:select(...), x[{...}]) then writes its new value back into the
--- tensor it was taken from, so that x[i][j] = v and x:narrow(1, 1, 2):zero() change x,
--- as in Torch7.
+-- views and writing in place
 --
--- A view holds the tensor at the root of its chain of views (_root) and where it lies in
--- it (_spec, per dim of the root: a 0-based index, {start, stop}, or false for all of
--- it). Views of views compose their specs, so a write-back is one setitem on the root,
--- and no intermediate view is kept alive. As Torch7's views keep their storage, a view
--- keeps its root alive.
+-- Torch7's views (x:view, x:t, x:transpose, x:permute, x:narrow, x:select, x:sub, x[i],
+-- x[{...}], x:squeeze, x:unsqueeze, x:expand, x:viewAs, ...) share their storage with
+-- the tensor they come from, so that writing through one of them (x:t():fill(1),
+-- x[1]:zero(), x:view(6):add(1), x:narrow(2, 1, 1)[2] = 5) changes the tensor and every
+-- other view of it. Arrays on the daemon never change, so the sharing is kept here:
+--
+-- * A storage, st = {t = the base's current value (a plain tensor table), views = the
+--   tensors on it whose fields are current, stale = some of the others (both weak
+--   keys)}, is made for a tensor the first
+--   time a view is taken of it. That tensor and every view of it (and views of views)
+--   hold it in _st, with _recipe: the steps that take st.t to the tensor's value.
+-- * A step is {kind, inn = its input size, out = its output size, ...}: 'i' indexes
+--   (spec: per input dim a 0-based number, {start, stop} or false for all of it), 'r'
+--   reshapes, 'p' permutes (perm, inv: 0-based), 'e' broadcasts (Torch7's expand).
+--   Recipes are immutable and shared; a new step merges with the last one where it can
+--   (indices compose, an index moves before a permutation, reshapes and permutations
+--   fold), so recipes stay short: x:t()[2] is x:select(2, 2), one setitem to write.
+-- * Writing (rebind) through a tensor with a storage computes the storage's new value on
+--   the daemon, by running the recipe backwards (setitem for an index, the inverse
+--   reshape or permutation, the last of the repeated values for a broadcast, as Torch7's
+--   memory order leaves it after a copy or a fill), and stores it in st.t. Every other
+--   tensor on the storage is then marked stale, without an op: its _h field is cleared
+--   (and _level and _dtype, where they changed), and the tensor metatable's __index
+--   derives them again from st.t the next time they are read. A write costs one pass
+--   over the tensors read since the last write; reading a view that nothing wrote to
+--   costs what reading any tensor costs.
+-- * A write of another size (x:resize, torch.cat(res, ...)) gives the tensor a new
+--   storage of its own, as Torch7 does when it reallocates; the views keep the old one.
+--   x:set(y) puts x on y's storage. torch.clone, x:clone(), torch.reshape, x:index,
+--   x[LongTensor], maskedSelect and arithmetic make new tensors, as in Torch7.
 
--- spec (over the dims of a view with root spec `outer`) in the root's coordinates
+local weakKeys = {__mode = 'k'}
+local EMPTY = {}
+
+local function storageOf(x)
+  local st = rawget(x, '_st')
+  if st == nil then
+    st = {t = new(x._h, x._level, sizeOf(x), x._dtype), views = setmetatable({}, weakKeys),
+          stale = setmetatable({}, weakKeys)}
+    rawset(x, '_st', st)
+    rawset(x, '_recipe', EMPTY)
+    st.views[x] = true
+  end
+  return st
+end
+T.storageOf = storageOf
+
+-- a spec as the index an op takes: a plain number for x[i], a numpy tuple otherwise
+local function index(spec)
+  if #spec == 1 and type(spec[1]) == 'number' then return spec[1] end
+  return B.index(spec)
+end
+T.index = index
+
+-- spec (over the output dims of an index step with spec `outer`) over outer's input dims
 local function compose(outer, spec)
   local out, j = {}, 1
   for d = 1, #outer do
@@ -385,47 +432,386 @@ local function compose(outer, spec)
   return out
 end
 
--- a spec as the index an op takes: a plain number for x[i], a numpy tuple otherwise
-local function index(spec)
-  if #spec == 1 and type(spec[1]) == 'number' then return spec[1] end
-  return B.index(spec)
+local function isIdentity(perm)
+  for i = 1, #perm do if perm[i] ~= i - 1 then return false end end
+  return true
 end
-T.index = index
 
+local function pushPermute(steps, perm, inn, out)
+  if isIdentity(perm) then return end
+  local n = #steps
+  local last = steps[n]
+  if last ~= nil and last.kind == 'p' then
+    local p = {}
+    for j = 1, #perm do p[j] = last.perm[perm[j] + 1] end
+    steps[n] = nil
+    return pushPermute(steps, p, last.inn, out)
+  end
+  local inv = {}
+  for j = 1, #perm do inv[perm[j] + 1] = j - 1 end
+  steps[n + 1] = {kind = 'p', inn = inn, out = out, perm = perm, inv = inv}
+end
+
+local function pushExpand(steps, inn, out)
+  if sameSize(inn, out) then return end
+  steps[#steps + 1] = {kind = 'e', inn = inn, out = out}
+end
+
+local function pushIndex(steps, spec, inn, out)
+  local n = #steps
+  local last = steps[n]
+  if last ~= nil and last.kind == 'i' then
+    steps[n] = {kind = 'i', inn = last.inn, out = out, spec = compose(last.spec, spec)}
+    return
+  end
+  if last ~= nil and last.kind == 'p' then
+    -- index the permutation's input instead, then permute what is left
+    steps[n] = nil
+    local perm, pin = last.perm, last.inn
+    local s2 = {}
+    for j = 1, #perm do s2[perm[j] + 1] = spec[j] or false end
+    local mid, pos = {}, {}
+    for d = 1, #pin do
+      local q = s2[d]
+      if type(q) ~= 'number' then
+        mid[#mid + 1] = type(q) == 'table' and q[2] - q[1] or pin[d]
+        pos[d] = #mid - 1
+      end
+    end
+    pushIndex(steps, s2, pin, mid)
+    local p2 = {}
+    for j = 1, #perm do
+      if type(spec[j]) ~= 'number' then p2[#p2 + 1] = pos[perm[j] + 1] end
+    end
+    return pushPermute(steps, p2, mid, out)
+  end
+  if last ~= nil and last.kind == 'e' then
+    -- index the broadcast's input instead (an index on a repeated dim takes its one
+    -- element), then broadcast what is left: a write to a part of an expanded view
+    -- then writes exactly the elements that part shares
+    steps[n] = nil
+    local ein, eout = last.inn, last.out
+    local shift = #eout - #ein
+    local s2, mid = {}, {}
+    for e = 1, #ein do
+      local q = spec[e + shift] or false
+      if ein[e] == 1 and eout[e + shift] ~= 1 then
+        if type(q) == 'number' then s2[e] = 0
+        else s2[e] = false; mid[#mid + 1] = 1 end
+      else
+        s2[e] = q
+        if type(q) ~= 'number' then
+          mid[#mid + 1] = type(q) == 'table' and q[2] - q[1] or ein[e]
+        end
+      end
+    end
+    pushIndex(steps, s2, ein, mid)
+    return pushExpand(steps, mid, out)
+  end
+  steps[n + 1] = {kind = 'i', inn = inn, out = out, spec = spec}
+end
+
+local function pushReshape(steps, inn, out)
+  if sameSize(inn, out) then return end
+  local n = #steps
+  local last = steps[n]
+  if last ~= nil and last.kind == 'r' then
+    steps[n] = nil
+    return pushReshape(steps, last.inn, out)
+  end
+  steps[n + 1] = {kind = 'r', inn = inn, out = out}
+end
+
+-- one step of a recipe applied to a value
+local function forward(x, s)
+  local k, dtype = s.kind, x._dtype
+  if k == 'i' then return apply('getitem', s.out, dtype, x, index(s.spec)) end
+  if k == 'r' then return apply('reshape', s.out, dtype, x, s.out) end
+  if k == 'p' then return apply('transpose', s.out, dtype, x, s.perm) end
+  return apply('broadcast_to', s.out, dtype, x, s.out)
+end
+
+local function derive(base, recipe)
+  local v = base
+  for k = 1, #recipe do v = forward(v, recipe[k]) end
+  return v
+end
+
+-- a broadcast's input from a value of its output's size: the last of each repeated value
+-- (where Torch7's copy and fill through an expanded view leave the storage)
+local function collapse(v, s)
+  local inn, out = s.inn, s.out
+  local shift = #out - #inn
+  local spec, any = {}, false
+  for i = 1, #out do
+    if i <= shift then
+      spec[i] = out[i] - 1
+      any = true
+    elseif inn[i - shift] == 1 and out[i] ~= 1 then
+      spec[i] = {out[i] - 1, out[i]}
+      any = true
+    else
+      spec[i] = false
+    end
+  end
+  if not any then return v end
+  return apply('getitem', inn, v._dtype, v, index(spec))
+end
+
+-- the base's new value when the tensor at the end of `recipe` takes the value v
+local function writeBack(base, recipe, v)
+  if numel(recipe[#recipe].out) == 0 then return base end
+  local last = 0
+  for k = 1, #recipe do if recipe[k].kind == 'i' then last = k end end
+  local inputs = {}
+  local cur = base
+  for k = 1, last do
+    inputs[k] = cur
+    if k < last then cur = forward(cur, recipe[k]) end
+  end
+  local dtype = base._dtype
+  for k = #recipe, 1, -1 do
+    local s = recipe[k]
+    local kind = s.kind
+    if kind == 'i' then
+      v = apply('setitem', s.inn, dtype, inputs[k], index(s.spec), v)
+    elseif kind == 'r' then
+      v = apply('reshape', s.inn, dtype, v, s.inn)
+    elseif kind == 'p' then
+      v = apply('transpose', s.inn, dtype, v, s.inv)
+    else
+      v = collapse(v, s)
+    end
+  end
+  return v
+end
+
+local function hasExpand(recipe)
+  for k = 1, #recipe do if recipe[k].kind == 'e' then return true end end
+  return false
+end
+
+local function setFields(t, h, level, dtype)
+  rawset(t, '_h', h)
+  rawset(t, '_level', level)
+  rawset(t, '_dtype', dtype)
+end
+
+-- every tensor on st, stale: its handle is derived again when next read. Its level and
+-- type stay where they are still st's (so that reading them costs nothing), and such a
+-- tensor waits in st.stale: should a later write change st's level or type, they are
+-- cleared too. A derived view's level and type are always st.t's.
+local function invalidate(st, old)
+  local level, dtype = st.t._level, st.t._dtype
+  local stale = st.stale
+  if old._level ~= level or old._dtype ~= dtype then
+    for v in pairs(stale) do
+      rawset(v, '_level', nil)
+      rawset(v, '_dtype', nil)
+      stale[v] = nil
+    end
+  end
+  local views = st.views
+  for v in pairs(views) do
+    rawset(v, '_h', nil)
+    views[v] = nil
+    if rawget(v, '_level') == level and rawget(v, '_dtype') == dtype then
+      stale[v] = true
+    else
+      rawset(v, '_level', nil)
+      rawset(v, '_dtype', nil)
+    end
+  end
+end
+
+-- a stale tensor's fields, derived from its storage (the tensor metatable calls this
+-- when _h, _level or _dtype is read and missing)
+local function refresh(t)
+  local st = rawget(t, '_st')
+  local v = derive(st.t, rawget(t, '_recipe'))
+  setFields(t, v._h, v._level, v._dtype)
+  st.stale[t] = nil
+  st.views[t] = true
+end
+T.refresh = refresh
+
+-- t leaves its storage (its fields are then set by the caller)
+local function detach(t)
+  local st = rawget(t, '_st')
+  if st == nil then return end
+  st.views[t] = nil
+  st.stale[t] = nil
+  rawset(t, '_st', nil)
+  rawset(t, '_recipe', nil)
+end
+T.detach = detach
+
+-- t takes the value r, in place (see above); returns t
 local function rebind(t, r)
   local tt = unwrap(t)
   r = unwrap(r)
-  rawset(tt, '_h', r._h)
-  rawset(tt, '_level', r._level)
-  rawset(tt, '_size', r._size)
-  rawset(tt, '_dtype', r._dtype)
-  local root = rawget(tt, '_root')
-  if root ~= nil then
-    rebind(root, apply('setitem', sizeOf(root), root._dtype, root, index(rawget(tt, '_spec')),
-                       tt))
+  if rawequal(tt, r) then return t end
+  local st = rawget(tt, '_st')
+  if st == nil then
+    rawset(tt, '_size', r._size)
+    setFields(tt, r._h, r._level, r._dtype)
+    return t
+  end
+  local size = sizeOf(tt)
+  local rsize = sizeOf(r)
+  if not sameSize(size, rsize) then
+    detach(tt)
+    rawset(tt, '_size', rsize)
+    setFields(tt, r._h, r._level, r._dtype)
+    return t
+  end
+  local recipe = rawget(tt, '_recipe')
+  if recipe[1] == nil then
+    -- the storage's own tensor
+    local h, level, dtype = r._h, r._level, r._dtype
+    local old = st.t
+    st.t = new(h, level, size, dtype)
+    invalidate(st, old)
+    setFields(tt, h, level, dtype)
+    st.stale[tt] = nil
+    st.views[tt] = true
+    return t
+  end
+  -- a view keeps its type, as Torch7 writes into the storage's elements
+  local want = st.t._dtype
+  if r._dtype ~= want then r = apply('astype', size, want, r, want) end
+  local h, level = r._h, r._level
+  local old = st.t
+  st.t = writeBack(old, recipe, r)
+  invalidate(st, old)
+  if not hasExpand(recipe) then
+    setFields(tt, h, level, want)
+    st.stale[tt] = nil
+    st.views[tt] = true
   end
   return t
 end
 T.rebind = rebind
 
--- a view of x: x at spec (see above), of the given size; a number if no dim is left
+-- r (x's value after the step), made a view of x's storage; 0-d values are not views
+local function attach(x, r, kind, a, b, c)
+  if sizeOf(r)[1] == nil then return r end
+  x = unwrap(x)
+  local st = storageOf(x)
+  local parent = rawget(x, '_recipe')
+  local recipe = {}
+  for i = 1, #parent do recipe[i] = parent[i] end
+  local inn = sizeOf(x)
+  if kind == 'i' then pushIndex(recipe, a, inn, b)
+  elseif kind == 'r' then pushReshape(recipe, inn, a)
+  elseif kind == 'p' then pushPermute(recipe, a, inn, b)
+  else pushExpand(recipe, inn, a) end
+  rawset(r, '_st', st)
+  rawset(r, '_recipe', recipe)
+  st.views[r] = true
+  return r
+end
+T.attach = attach
+
+-- a view of x: x at spec (per dim of x: a 0-based number, {start, stop} or false), of
+-- the given size; a number if no dim is left
 local function view(x, spec, size)
   local r = apply('getitem', size, x._dtype, x, index(spec))
   if size[1] == nil then return number(r) end
-  x = unwrap(x)
-  local root = rawget(x, '_root')
-  if root ~= nil then
-    spec = compose(rawget(x, '_spec'), spec)
-  else
-    root = x
-    local full = {}
-    for d = 1, #sizeOf(x) do full[d] = spec[d] or false end
-    spec = full
-  end
-  rawset(r, '_root', root)
-  rawset(r, '_spec', spec)
-  return r
+  local full = {}
+  for d = 1, #sizeOf(x) do full[d] = spec[d] or false end
+  return attach(x, r, 'i', full, size)
 end
 T.view = view
+
+-- Torch7's layout of x in its storage: strides and the 0-based offset. Views whose
+-- layout Torch7 could not express (a reshape of a non-contiguous view, which Torch7's
+-- view refuses) have no strides.
+local function rowMajor(size)
+  local st, acc = {}, 1
+  for i = #size, 1, -1 do st[i] = acc; acc = acc * size[i] end
+  return st
+end
+
+-- Torch7's (and ATen's) strides for a view of size `out` on a tensor of size `inn` and
+-- strides `stride`, or nil
+local function viewStrides(inn, stride, out)
+  local nout = #out
+  local result = {}
+  if numel(inn) == 0 or #inn == 0 then return rowMajor(out) end
+  local viewD = nout
+  local chunkBase = stride[#inn]
+  local tensorNumel, viewNumel = 1, 1
+  for d = #inn, 1, -1 do
+    tensorNumel = tensorNumel * inn[d]
+    if d == 1 or (inn[d - 1] ~= 1 and stride[d - 1] ~= tensorNumel * chunkBase) then
+      while viewD >= 1 and (viewNumel < tensorNumel or out[viewD] == 1) do
+        result[viewD] = viewNumel * chunkBase
+        viewNumel = viewNumel * out[viewD]
+        viewD = viewD - 1
+      end
+      if viewNumel ~= tensorNumel then return nil end
+      if d > 1 then
+        chunkBase = stride[d - 1]
+        tensorNumel, viewNumel = 1, 1
+      end
+    end
+  end
+  if viewD ~= 0 then return nil end
+  return result
+end
+
+local function layout(x)
+  x = unwrap(x)
+  local st = rawget(x, '_st')
+  local recipe = st and rawget(x, '_recipe')
+  if recipe == nil or recipe[1] == nil then return rowMajor(sizeOf(x)), 0 end
+  local stride, offset = rowMajor(sizeOf(st.t)), 0
+  for k = 1, #recipe do
+    local s = recipe[k]
+    local kind = s.kind
+    local out = {}
+    if kind == 'i' then
+      for d = 1, #s.inn do
+        local q = s.spec[d]
+        if type(q) == 'number' then
+          offset = offset + q * stride[d]
+        else
+          if q then offset = offset + q[1] * stride[d] end
+          out[#out + 1] = stride[d]
+        end
+      end
+    elseif kind == 'p' then
+      for j = 1, #s.perm do out[j] = stride[s.perm[j] + 1] end
+    elseif kind == 'e' then
+      local shift = #s.out - #s.inn
+      for i = 1, #s.out do
+        if i <= shift or (s.inn[i - shift] == 1 and s.out[i] ~= 1) then out[i] = 0
+        else out[i] = stride[i - shift] end
+      end
+    else
+      out = viewStrides(s.inn, stride, s.out)
+      if out == nil then return nil, offset end
+    end
+    stride = out
+  end
+  return stride, offset
+end
+T.layout = layout
+
+function T.isContiguous(x)
+  local size = sizeOf(x)
+  local stride = layout(x)
+  if stride == nil then return false end
+  local z = 1
+  for d = #size, 1, -1 do
+    if size[d] ~= 1 then
+      if stride[d] ~= z then return false end
+      z = z * size[d]
+    end
+  end
+  return true
+end
+T.rowMajor = rowMajor
 
 end

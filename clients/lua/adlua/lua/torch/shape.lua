@@ -1,18 +1,18 @@
 -- torch.shape: views, reshaping, joining, and indexing (reading and writing).
 --
--- Arrays on the daemon are values, never mutated. Torch7's views become daemon ops that
--- copy: x:narrow(...), x:select(...), x:sub(...), x[i] and x[{...}] read a part of x and
--- remember where it lies in the tensor it came from (see core.lua), so that writing
--- through them (x[i][j] = v, x:narrow(1, 1, 2):zero()) updates that tensor by a
--- functional `setitem` that rebinds its table. A view shows its tensor as it was when
--- the view was taken: a later write to the tensor through another table does not show
--- in it. Only these views write back; x:view(...), x:t() and the like are copies.
+-- Arrays on the daemon are values, never mutated. Torch7's views (x:view, x:viewAs,
+-- x:t, x:transpose, x:permute, x:squeeze, x:unsqueeze, x:expand, x:expandAs,
+-- x:narrow, x:select, x:sub, x:split, x:chunk, x[i], x[{...}]) are daemon ops that
+-- read x, and they share x's storage as Torch7's do (see core.lua): writing through
+-- one (x[i][j] = v, x:t():zero(), x:view(6):add(1)) changes x and every other view of
+-- x, and a view shows every later write to x. torch.reshape, x:index, x[LongTensor],
+-- x:maskedSelect, x:clone() and a non-contiguous x:contiguous() are copies, as in Torch7.
 
 return function(torch, T)
 
 local B = T.B
 local isTensor, sizeOf, numel, sameSize = T.isTensor, T.sizeOf, T.numel, T.sameSize
-local apply, applyk, number, view = T.apply, T.applyk, T.number, T.view
+local apply, applyk, number, view, attach = T.apply, T.applyk, T.number, T.view, T.attach
 local userError, rebind, axis, int = T.userError, T.rebind, T.axis, T.int
 local sizesFrom, copySize, new = T.sizesFrom, T.copySize, T.new
 local floor, ceil = math.floor, math.ceil
@@ -37,24 +37,36 @@ local function reshape(x, s)
 end
 T.reshape = reshape
 
+-- x reshaped, sharing x's storage
+local function reshapeView(x, s)
+  local r = reshape(x, s)
+  return attach(x, r, 'r', sizeOf(r))
+end
+T.reshapeView = reshapeView
+
 function torch.view(x, ...)
+  if isTensor(...) then return reshapeView(x, sizeOf((...))) end
+  return reshapeView(x, sizesFrom(...))
+end
+function torch.viewAs(x, y) return reshapeView(x, sizeOf(y)) end
+-- Torch7's reshape copies (a new storage)
+function torch.reshape(x, ...)
   if isTensor(...) then return reshape(x, sizeOf((...))) end
   return reshape(x, sizesFrom(...))
 end
-torch.reshape = torch.view
-function torch.viewAs(x, y) return reshape(x, sizeOf(y)) end
 
-function torch.t(x)
-  local s = sizeOf(x)
-  if #s ~= 2 then userError('t(): expected a 2D tensor, got a ' .. #s .. 'D tensor') end
-  return apply('transpose', {s[2], s[1]}, x._dtype, x)
-end
-
+-- x with its dims permuted (perm: 0-based), sharing x's storage
 local function permuted(x, perm)
   local s = sizeOf(x)
   local out = {}
   for i = 1, #perm do out[i] = s[perm[i] + 1] end
-  return apply('transpose', out, x._dtype, x, perm)
+  return attach(x, apply('transpose', out, x._dtype, x, perm), 'p', perm, out)
+end
+
+function torch.t(x)
+  local s = sizeOf(x)
+  if #s ~= 2 then userError('t(): expected a 2D tensor, got a ' .. #s .. 'D tensor') end
+  return permuted(x, {1, 0})
 end
 
 function torch.transpose(x, d1, d2)
@@ -87,7 +99,7 @@ function torch.squeeze(x, dim)
   if #out == #s then return x end
   local r = apply('reshape', out, x._dtype, x, out)
   if out[1] == nil then return number(r) end
-  return r
+  return attach(x, r, 'r', out)
 end
 
 -- a new dim of size 1 at `dim` (1 .. x:dim() + 1)
@@ -97,7 +109,7 @@ function torch.unsqueeze(x, dim)
   if dim < 1 or dim > #s + 1 then userError('unsqueeze: dimension out of range') end
   local out = copySize(s)
   table.insert(out, dim, 1)
-  return apply('reshape', out, x._dtype, x, out)
+  return attach(x, apply('reshape', out, x._dtype, x, out), 'r', out)
 end
 
 -- x broadcast to a larger size (dims of size 1 grow; -1 keeps a size)
@@ -116,7 +128,7 @@ local function expand(x, s)
     end
     out[i] = n
   end
-  return apply('broadcast_to', out, x._dtype, x, out)
+  return attach(x, apply('broadcast_to', out, x._dtype, x, out), 'e', out)
 end
 function torch.expand(x, ...)
   if isTensor(...) then return expand(x, sizeOf((...))) end
@@ -138,11 +150,15 @@ function torch.repeatTensor(x, ...)
   return apply('tile', out, x._dtype, x, reps)
 end
 
-function torch.contiguous(x) return x end
-
 -- a copy (values on the daemon never change, so the handle is shared)
 function torch.clone(x)
   return T.result(x._h, x._level, sizeOf(x), x._dtype)
+end
+
+-- x itself if its elements lie in order in its storage, a copy otherwise (Torch7)
+function torch.contiguous(x)
+  if T.isContiguous(x) then return x end
+  return torch.clone(x)
 end
 
 ------------------------------------------------------------------------------------------

@@ -2,8 +2,10 @@
 --
 -- Torch7's methods keep their semantics: the math methods (x:add, x:mul, x:exp, x:clamp,
 -- x:fill, x:zero, x:copy, x:scatter, ...) work in place, which here means rebinding the
--- tensor's table to the result (and writing a view back into its parent); the others
--- (x:sum, x:size, x:view, x:t, x:narrow, x:index, ...) return something new.
+-- tensor's table to the result (and, for a tensor that shares a storage with views,
+-- writing the storage, which every view of it then shows: see core.lua); the others
+-- (x:sum, x:size, x:view, x:t, x:narrow, x:index, ...) return something new, a view
+-- sharing x's storage where Torch7's is one.
 
 return function(torch, T)
 
@@ -38,15 +40,21 @@ end
 Tensor.nDimension = Tensor.dim
 function Tensor.nElement(x) return numel(sizeOf(x)) end
 Tensor.numel = Tensor.nElement
+-- strides and offsets as Torch7's views would have them (see core.lua)
 function Tensor.stride(x, dim)
-  local s = sizeOf(x)
-  local st, acc = {}, 1
-  for i = #s, 1, -1 do st[i] = acc; acc = acc * s[i] end
-  if dim ~= nil then return st[int(dim)] end
+  local st = T.layout(x) or T.rowMajor(sizeOf(x))
+  if dim ~= nil then
+    dim = int(dim)
+    if dim < 0 then dim = #st + dim + 1 end
+    return st[dim]
+  end
   return torch.LongStorage(st)
 end
-function Tensor.isContiguous() return true end
-function Tensor.storageOffset() return 1 end
+function Tensor.isContiguous(x) return T.isContiguous(x) end
+function Tensor.storageOffset(x)
+  local _, offset = T.layout(x)
+  return offset + 1
+end
 function Tensor.isSameSizeAs(x, y) return sameSize(sizeOf(x), sizeOf(y)) end
 function Tensor.isSize(x, s) return sameSize(sizeOf(x), T.sizesFrom(s)) end
 function Tensor.isTensor(x) return isTensor(x) end
@@ -196,15 +204,36 @@ end
 function Tensor.copy(x, y) return rebind(x, copyInto(x, y)) end
 torch.copy = function(x, y) return copyInto(x, y) end
 
--- x:resize(sizes): the same values if the element count stays, zeros otherwise
+-- x:resize(sizes): the same values if the element count stays (on the same storage, as
+-- Torch7 keeps it: views of x still share with x), zeros otherwise (a new storage)
 function Tensor.resize(x, ...)
   local s = isTensor(...) and sizeOf((...)) or T.sizesFrom(...)
   if sameSize(s, sizeOf(x)) then return x end
-  if numel(s) == numel(sizeOf(x)) then return rebind(x, T.reshape(x, s)) end
+  if numel(s) == numel(sizeOf(x)) then
+    if rawget(unwrap(x), '_st') ~= nil then return Tensor.set(x, torch.view(x, s)) end
+    return rebind(x, T.reshape(x, s))
+  end
   return rebind(x, T.filled(s, 0, x._dtype))
 end
 function Tensor.resizeAs(x, y) return Tensor.resize(x, sizeOf(y)) end
-Tensor.set = function(x, y) return rebind(x, y) end
+
+-- x:set(y): x shares y's storage, with y's size (Torch7); writes through either show
+-- in both
+function Tensor.set(x, y)
+  if not isTensor(y) then userError('set: expected a tensor, got ' .. type(y)) end
+  local xt, yt = unwrap(x), unwrap(y)
+  if rawequal(xt, yt) then return x end
+  local st = T.storageOf(yt)
+  T.detach(xt)
+  rawset(xt, '_st', st)
+  rawset(xt, '_recipe', rawget(yt, '_recipe'))
+  rawset(xt, '_size', sizeOf(yt))
+  rawset(xt, '_h', yt._h)
+  rawset(xt, '_level', yt._level)
+  rawset(xt, '_dtype', yt._dtype)
+  st.views[xt] = true
+  return x
+end
 
 Tensor.scatter = inplace(T.scatter)
 Tensor.indexFill = inplace(T.indexFill)
@@ -245,11 +274,21 @@ end
 -- the metatable
 
 -- Fields and methods first; a number or a table reads a part of the tensor.
+-- A view that a write through another tensor made stale has no _h, _level and _dtype:
+-- they are derived again from its storage when read (see core.lua).
+local DERIVED = {_h = true, _level = true, _dtype = true}
+local refresh = T.refresh
 TensorMT.__index = function(t, k)
   local m = Tensor[k]
   if m ~= nil then return m end
   if k == 'new' then return newOf(t) end
-  if type(k) == 'string' then return nil end
+  if type(k) == 'string' then
+    if DERIVED[k] and rawget(t, '_st') ~= nil then
+      refresh(t)
+      return rawget(t, k)
+    end
+    return nil
+  end
   return T.getIndex(t, k)
 end
 TensorMT.__newindex = function(t, k, v)
