@@ -287,9 +287,17 @@ class Session:
                 if fn is None:
                     raise OpFailure(error_object("UnknownOp", f"no op named {name!r}",
                                                  seq=seq, op=name))
-                args = [self._resolve(a) for a in args]
-                kwargs = {k: self._resolve(v) for k, v in kwargs.items()} if kwargs else {}
-                self._store(out, fn(*args, **kwargs), seq, name)
+                args = self._resolve_args(args)
+                if kwargs:
+                    value = fn(*args, **{k: self._resolve(v) for k, v in kwargs.items()})
+                else:
+                    value = fn(*args)
+                if type(out) is int and out in self.handles:
+                    self._store(out, value, seq, name)
+                elif type(out) is int and len(self.handles) < self.limits.max_live_handles:
+                    self._set(out, value, seq, name)    # the common case, without _store
+                else:
+                    self._store(out, value, seq, name)
             self.ops_executed += 1
         except _Poisoned as p:
             self._poison(out, p.poison)
@@ -305,6 +313,23 @@ class Session:
             self._poison(out, Poison(seq, name, info["message"], info["type"]))
 
     # --- handles -------------------------------------------------------------------------
+    def _resolve_args(self, args):
+        """An op's arguments with handle references replaced by their values."""
+        handles = self.handles
+        out = []
+        for a in args:
+            t = type(a)
+            if t is Ref:
+                v = handles.get(a.handle, _MISSING)
+                if v is _MISSING or type(v) is Poison:
+                    v = self._resolve(a)     # raises the error
+                out.append(v)
+            elif t is float or t is int or t is str or a is None:
+                out.append(a)
+            else:
+                out.append(self._resolve(a))
+        return out
+
     def _resolve(self, a):
         t = type(a)
         if t is Ref:
@@ -351,7 +376,8 @@ class Session:
     def _set(self, h, value, seq=None, name=None):
         """handles[h] = value, keeping count of the session's bytes (max_session_bytes)."""
         raw = getval_all(value)
-        if isinstance(raw, (np.ndarray, np.generic)) and raw.dtype.name not in DTYPES:
+        if isinstance(raw, (np.ndarray, np.generic)) and raw.dtype not in _ALLOWED_DTYPES \
+                and raw.dtype.name not in DTYPES:     # (the set holds native byte order)
             # The wire's dtype whitelist holds inside the daemon too: no op may make object
             # or string arrays (unbounded Python arithmetic, sizes the limits cannot see).
             raise OpFailure(error_object(
@@ -587,6 +613,7 @@ class Session:
 
 
 _MISSING = object()
+_ALLOWED_DTYPES = frozenset(np.dtype(name) for name in DTYPES)
 
 
 def _nbytes(v):

@@ -49,6 +49,7 @@ from adproto import kinds, Ref
 from .errors import DaemonError, SessionLost
 
 FLUSH_OPS = 2000   # send a batch once this many ops are pending, without waiting
+RELEASE_BATCH = 256   # dropped handles gathered into one release op
 HEARTBEAT_MS = 10_000          # ZMTP heartbeats: a host that vanished is noticed ...
 HEARTBEAT_TIMEOUT_MS = 60_000  # ... after this long without any traffic
 MAX_REDIRECTS = 3
@@ -233,9 +234,10 @@ class Session:
             out = list(range(first, first + out))
         else:
             out = None
-        if self._releases or self._dropped_tapes:
-            # Handles dropped since the last op are released here, in stream order, so the
-            # daemon frees them as soon as their last use has run.
+        if len(self._releases) >= RELEASE_BATCH or self._dropped_tapes:
+            # Dropped handles are released in stream order, after their last use, a few
+            # hundred per release op (and the rest when the batch is sent): one release op
+            # per dropped temporary would be a third of a scalar chain's ops.
             self._emit_releases()
         if self.recorder is not None:
             self.recorder.scan(args)
@@ -551,8 +553,10 @@ def _wire(value):
     """``value`` with every handle owner (RemoteArray, a Lua tensor's Handle) replaced by a
     reference to its handle, inside lists, tuples and dicts too."""
     t = type(value)
-    if t is list or t is tuple:
-        return t(_wire(v) for v in value)
+    if t is list:
+        return [_wire(v) for v in value]
+    if t is tuple:
+        return tuple([_wire(v) for v in value])
     if t is dict:
         return {k: _wire(v) for k, v in value.items()}
     owner = _OWNER_TYPES.get(t)
@@ -575,9 +579,21 @@ def _user_location():
     formatted only if that op fails.
     """
     f = sys._getframe(2)
-    while f is not None and f.f_code.co_filename.startswith(_ADCLIENT_DIR):
+    while f is not None:
+        code = f.f_code
+        inside = _INSIDE.get(code)
+        if inside is None:
+            if len(_INSIDE) > 10_000:    # code made at run time (exec) must not pile up
+                _INSIDE.clear()
+            inside = _INSIDE[code] = code.co_filename.startswith(_ADCLIENT_DIR)
+        if not inside:
+            return code, f.f_lineno
         f = f.f_back
-    return None if f is None else (f.f_code, f.f_lineno)
+    return None
+
+
+# code object -> whether it is adclient's own (asked once per code object)
+_INSIDE = {}
 
 
 _session = None
