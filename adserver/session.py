@@ -713,8 +713,47 @@ def _op_box(s, seq, out, args, kwargs, frame):
     s._store(out, new_box(x, level, tangent), seq, "box")
 
 
+from .engine.backward import Batching, backward_seeds  # noqa: E402  (for vjp with seeds)
+
+_batching = None
+
+
+def _seed_batching():
+    """The batched VJP rules (built once, on the first vjp with seeds)."""
+    global _batching
+    if _batching is None:
+        _batching = Batching(P)
+    return _batching
+
+
+def _vjp_seeds(seq, end, g):
+    """(the stack of seeds, their count) of a vjp with seeds: g is nil (the identity's
+    rows, one per element of end) or shaped (count,) + end's shape."""
+    end_shape = np.shape(getval_all(end))
+    if g is None:
+        return None, int(np.prod(end_shape, dtype=np.int64))
+    if type(g) is not Box and not isinstance(g, np.ndarray):
+        g = np.asarray(g)
+    g_shape = np.shape(getval_all(g))
+    if len(g_shape) < 1 or tuple(g_shape[1:]) != tuple(end_shape):
+        raise OpFailure(error_object(
+            "GradientError", f"vjp with seeds: g has shape {tuple(g_shape)}, but it must be "
+            f"(count,) + the shape of end, {tuple(end_shape)}: one cotangent per row",
+            seq=seq, op="vjp"))
+    return g, g_shape[0]
+
+
+def _seed_zeros(start, count):
+    raw = getval_all(start)
+    return np.zeros((count,) + np.shape(raw), dtype=_float_type(raw))
+
+
 def _op_vjp(s, seq, out, args, kwargs, frame):
-    """args: [end, cotangent or nil, [start boxes], level]; out: one handle per start."""
+    """args: [end, cotangent or nil, [start boxes], level]; out: one handle per start.
+
+    With kwargs ``seeds``, g is a stack of cotangents (nil: the rows of the identity)
+    and each out gets the stack of the start's cotangents, one pass for all of them.
+    """
     end, g, starts, level = s._resolve(args[0]), s._resolve(args[1]), \
         s._resolve(args[2]), args[3]
     if not isinstance(out, list) or len(out) != len(starts):
@@ -729,14 +768,23 @@ def _op_vjp(s, seq, out, args, kwargs, frame):
             "GradientError", f"grad only applies to real scalar-output functions; this one "
             f"returned shape {np.shape(getval_all(end))}. Try elementwise_grad or jacobian.",
             seq=seq, op="vjp"))
-    if type(end) is not Box or end._level != level:
+    if kwargs.get("seeds"):
+        g, count = _vjp_seeds(seq, end, g)
+        if type(end) is not Box or end._level != level:
+            s._store(out, [_seed_zeros(st, count) for st in starts], seq, "vjp")
+            return
+        frame.gen = backward_seeds(end._node, g, count, [st._node for st in starts],
+                                   add_cotangents, _seed_batching(),
+                                   lambda: s._pass_check(frame))
+    elif type(end) is not Box or end._level != level:
         s._store(out, [_zeros_for(st) for st in starts], seq, "vjp")
         return
-    if g is None:
-        g = np.ones_like(np.asarray(getval_all(end._value)),
-                         dtype=_float_type(getval_all(end._value)))
-    frame.gen = backward(end._node, g, [st._node for st in starts], add_cotangents,
-                         lambda: s._pass_check(frame))
+    else:
+        if g is None:
+            g = np.ones_like(np.asarray(getval_all(end._value)),
+                             dtype=_float_type(getval_all(end._value)))
+        frame.gen = backward(end._node, g, [st._node for st in starts], add_cotangents,
+                             lambda: s._pass_check(frame))
     limit = s.limits.max_backward_seconds
     frame.pass_left = limit if limit > 0 else float("inf")
     frame.gen_op = (seq, out, starts)

@@ -296,6 +296,9 @@ class _Compiler:
             self.store(out, OPS["getitem"](x, self.resolve(args[1])))
 
     def op_vjp(self, out, args, kwargs):
+        if kwargs.get("seeds"):
+            raise NotReplayable("a vjp with a stack of seeds (jacobian) is traced, not "
+                                "replayed")
         end, seed, starts = self.resolve(args[0]), self.resolve(args[1]), self.resolve(args[2])
         start_slots = [self.slot_of(s) for s in starts]
         if None in start_slots:

@@ -276,30 +276,51 @@ def _shape_of(value):
     return value.shape if type(value) is RemoteArray else np.shape(value)
 
 
-def _stack(rows, shape, session, local):
-    """Rows (one per output element) as one array of ``shape``, here or on the daemon."""
-    if local or not any(type(r) is RemoteArray for r in rows):
-        return np.reshape(np.stack([np.asarray(r) for r in rows]), shape)
-    from .numpy import concatenate, reshape
-    return reshape(concatenate([reshape(r, (1,) + _shape_of(r)) for r in rows]), shape)
+def _jacobian_end(t):
+    """The traced value whose elements the Jacobian's rows differentiate: fun's output,
+    or its outputs as one array (a tuple or list of arrays of one shape, as numpy.shape
+    sees it)."""
+    ans = t.ans
+    if isinstance(ans, dict):
+        raise TypeError("jacobian needs fun to return an array (or a tuple or list of "
+                        "arrays of one shape), not a dict")
+    if type(ans) is RemoteArray or not isinstance(ans, (tuple, list)):
+        return ans
+    from .numpy import array
+    return array(ans)
 
 
 @_nary
 def jacobian(fun, x):
-    """The Jacobian: shape fun(x).shape + x.shape. All rows' passes go out in one batch."""
+    """The Jacobian: shape fun(x).shape + x.shape.
+
+    One ``vjp`` op with ``seeds`` asks for every row: the daemon runs the rows' passes
+    together (batched where the ops' rules allow it) and returns them stacked.
+    """
+    if isinstance(x, (tuple, list, dict)):
+        raise ValueError(f"jacobian differentiates with respect to one array, not a "
+                         f"{type(x).__name__} (as autograd's jacobian)")
     t = _Trace(fun, x)
-    out_shape = _shape_of(t.ans)
-    in_shape = _shape_of(x)
-    size = int(np.prod(out_shape, dtype=np.int64))
-    dtype = np.result_type(t.ans.dtype if type(t.ans) is RemoteArray else np.asarray(t.ans))
-    rows = []
-    for i in range(size):
-        seed = np.zeros(size, dtype=dtype)
-        seed[i] = 1
-        (row,) = t.cotangents(seed.reshape(out_shape))
-        rows.append(row)
-    rows = t.fetch(rows)
-    return _stack(rows, out_shape + in_shape, t.session, t.local)
+    end = _jacobian_end(t)
+    s = t.session
+    shape = tuple(_shape_of(end)) + tuple(_shape_of(x))
+    if not (type(end) is RemoteArray and end._level >= t.level):
+        # The output does not depend on x (_Trace has warned).
+        leaf = t.leaves[0]
+        if type(leaf) is not RemoteArray:
+            return np.zeros(shape, dtype=np.result_type(np.asarray(leaf).dtype, np.float64))
+        from .numpy import broadcast_to
+        return broadcast_to(t._zeros(leaf), shape)
+    if t.records:
+        s.keep_alive.append(t.records)
+    (h,) = s.op("vjp", [end, None, t.boxes, t.level], {"seeds": True}, out=1)
+    # The rows may be traced at any level still active around this call.
+    rows = RemoteArray(s, h, s.level)
+    if t.local:
+        (rows,) = t.fetch([rows])
+        return np.reshape(rows, shape)
+    from .numpy import reshape
+    return reshape(rows, shape)
 
 
 def hessian(fun, argnum=0):
