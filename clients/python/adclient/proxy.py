@@ -349,4 +349,58 @@ def call(name, args, kwargs=None):
     session = _session_of(args)
     level = 0 if name in vocabulary.ZERO_GRADIENT else _levels(args)
     handle = session.op(name, list(args), kwargs)
-    return RemoteArray(session, handle, level)
+    meta = _ufunc_meta(name, args) if kwargs is None and name in _UFUNCS else None
+    return RemoteArray(session, handle, level, meta)
+
+
+# --- shapes and dtypes known without asking the daemon ---------------------------------------
+# A ufunc's answer has the broadcast shape of its arguments, and a dtype that depends only
+# on theirs (and on the kinds of Python numbers among them: NEP 50). Knowing both here
+# saves a round trip whenever the code asks for a shape (a training loop's update of its
+# parameters, a replay's signature). Dtypes are worked out once per combination, by numpy.
+_UFUNCS = {name: getattr(np, name) for name in vocabulary.OPS
+           if isinstance(getattr(np, name, None), np.ufunc)
+           and getattr(np, name).signature is None}      # matmul is not elementwise
+_RESULT_DTYPES = {}
+_SCALARS = (float, int, complex, bool)
+
+
+def _ufunc_meta(name, args):
+    shapes, kinds = [], []
+    for a in args:
+        t = type(a)
+        if t is RemoteArray:
+            meta = a._meta
+            if meta is None or meta[1].kind == "O":
+                return None
+            shapes.append(meta[0])
+            kinds.append(meta[1])
+        elif t in _SCALARS:
+            kinds.append(t)
+        elif t is np.ndarray:
+            shapes.append(a.shape)
+            kinds.append(a.dtype)
+        elif isinstance(a, np.generic):
+            kinds.append(type(a.item()))    # the wire carries numpy scalars as Python ones
+        else:
+            return None
+    key = (name, *kinds)
+    dtype = _RESULT_DTYPES.get(key)
+    if dtype is None:
+        dummies = [k(1) if type(k) is type else np.ones((), dtype=k) for k in kinds]
+        try:
+            with np.errstate(all="ignore"):
+                out = _UFUNCS[name](*dummies)
+        except Exception:
+            return None
+        if type(out) is tuple:       # frexp, modf, divmod: several answers in one handle
+            return None
+        dtype = _RESULT_DTYPES[key] = np.asarray(out).dtype
+    first = shapes[0] if shapes else ()
+    for shape in shapes:
+        if shape != first:
+            try:
+                return np.broadcast_shapes(*shapes), dtype
+            except ValueError:
+                return None     # the daemon will say what is wrong
+    return first, dtype
