@@ -55,6 +55,11 @@ def limit_threads(argv):
     if n > 0:
         for var in THREAD_VARS:
             os.environ[var] = str(n)
+        if n == 1:
+            # XLA's CPU backend sizes its own pool: one thread, like everyone else
+            os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") +
+                                       " --xla_cpu_multi_thread_eigen=false"
+                                       " intra_op_parallelism_threads=1").strip()
     return n
 
 
@@ -153,6 +158,35 @@ def import_torch():
     except Exception as exc:  # ImportError, or a broken build raising something else
         return None, f"import torch failed: {type(exc).__name__}: {exc}"
     return torch, None
+
+
+def import_jax():
+    """jax with float64 on, or None with the reason it is skipped."""
+    try:
+        import jax
+        jax.config.update("jax_enable_x64", True)
+        import jax.numpy  # noqa: F401
+    except Exception as exc:
+        return None, f"import jax failed: {type(exc).__name__}: {exc}"
+    return jax, None
+
+
+def jax_contestants(jax, loss_or_chain, kind):
+    """JAX eager (op by op, as a user writes it) and jit-compiled, numpy in and out."""
+    import jax.numpy as jnp
+    fn = loss_or_chain(jnp)
+    eager = jax.grad(fn)
+    compiled = jax.jit(jax.grad(fn))
+    if kind == "chain":
+        return {"jax": lambda: onp.float64(eager(CHAIN_X0)),
+                "jax-jit": lambda: onp.float64(compiled(CHAIN_X0))}
+
+    def numpy_out(grad_fn):
+        def run(params, inputs, targets):
+            g = grad_fn(params, inputs, targets)
+            return [(onp.asarray(gW), onp.asarray(gb)) for gW, gb in g]
+        return run
+    return {"jax": numpy_out(eager), "jax-jit": numpy_out(compiled)}
 
 
 def make_torch_chain_grad(torch):
@@ -279,7 +313,7 @@ def round_trips_per_call(session, fn):
 
 # --- the two benchmarks -------------------------------------------------------------------------------
 
-def bench_chain(adclient, autograd, torch):
+def bench_chain(adclient, autograd, torch, jax):
     """The contestants (zero-argument callables), their checked errors, the gradient."""
     import adclient.numpy as adnp
     import autograd.numpy as anp
@@ -294,6 +328,8 @@ def bench_chain(adclient, autograd, torch):
     if torch is not None:
         torch_grad = make_torch_chain_grad(torch)
         contestants["torch"] = lambda: torch_grad(CHAIN_X0)
+    if jax is not None:
+        contestants.update(jax_contestants(jax, make_chain, "chain"))
 
     reference = contestants["autograd"]()
     errors = {"adclient": check("scalar chain, adclient", contestants["adclient"](),
@@ -304,10 +340,12 @@ def bench_chain(adclient, autograd, torch):
     if torch is not None:
         errors["torch"] = check("scalar chain, torch", contestants["torch"](),
                                 reference, OTHER_RTOL)
+    for name in ("jax", "jax-jit") if jax is not None else ():
+        errors[name] = check(f"scalar chain, {name}", contestants[name](), reference, OTHER_RTOL)
     return contestants, errors, float(reference)
 
 
-def bench_mlp(adclient, autograd, torch):
+def bench_mlp(adclient, autograd, torch, jax):
     """As bench_chain, for the MLP; hand-written numpy backprop joins in."""
     import adclient.numpy as adnp
     import autograd.numpy as anp
@@ -324,6 +362,9 @@ def bench_mlp(adclient, autograd, torch):
         torch_grad = make_torch_mlp_grad(torch)
         contestants["torch"] = lambda: torch_grad(params, inputs, targets)
     contestants["numpy-backprop"] = lambda: numpy_mlp_grad(params, inputs, targets)
+    if jax is not None:
+        for name, fn in jax_contestants(jax, make_mlp_loss, "mlp").items():
+            contestants[name] = lambda fn=fn: fn(params, inputs, targets)
 
     reference = contestants["autograd"]()
     errors = {"adclient": check("mlp, adclient", contestants["adclient"](),
@@ -334,13 +375,15 @@ def bench_mlp(adclient, autograd, torch):
                              reference, OTHER_RTOL)}
     if torch is not None:
         errors["torch"] = check("mlp, torch", contestants["torch"](), reference, OTHER_RTOL)
+    for name in ("jax", "jax-jit") if jax is not None else ():
+        errors[name] = check(f"mlp, {name}", contestants[name](), reference, OTHER_RTOL)
     return contestants, errors, None
 
 
 LEARNING_RATE = 1e-3
 
 
-def bench_mlp_step(adclient, autograd, torch):
+def bench_mlp_step(adclient, autograd, torch, jax):
     """One SGD step of the MLP, reading the loss as a training loop does. For adclient the
     parameters and data stay on the daemon: the step is one round trip (the loss), and the
     update runs there too."""
@@ -378,6 +421,8 @@ def bench_mlp_step(adclient, autograd, torch):
     if torch is not None:
         torch_grad = make_torch_mlp_grad(torch)
         contestants["torch"] = lambda: sgd(params, torch_grad(params, inputs, targets))
+    if jax is not None:
+        contestants.update(jax_step_contestants(jax, params, inputs, targets, sgd))
 
     def fetched(step_result):
         loss, new_params = step_result
@@ -391,7 +436,33 @@ def bench_mlp_step(adclient, autograd, torch):
                                        ADCLIENT_RTOL),
               "numpy-backprop": check("mlp step, numpy", fetched(contestants["numpy-backprop"]()),
                                       reference, OTHER_RTOL)}
+    for name in ("jax", "jax-jit") if jax is not None else ():
+        errors[name] = check(f"mlp step, {name}", fetched(contestants[name]()), reference,
+                             OTHER_RTOL)
     return contestants, errors, None
+
+
+def jax_step_contestants(jax, params, inputs, targets, sgd):
+    """The step with the arrays on JAX's device: eager, and the whole step jit-compiled."""
+    import jax.numpy as jnp
+    loss = make_mlp_loss(jnp)
+    jparams = [(jnp.asarray(W), jnp.asarray(b)) for W, b in params]
+    jx, jy = jnp.asarray(inputs), jnp.asarray(targets)
+    value_and_grad = jax.value_and_grad(loss)
+
+    def step(p, x, y):
+        value, grads = value_and_grad(p, x, y)
+        return value, sgd(p, grads)
+    compiled = jax.jit(step)
+
+    def eager_step():
+        value, grads = value_and_grad(jparams, jx, jy)
+        return float(value), sgd(jparams, grads)
+
+    def jit_step():
+        value, new = compiled(jparams, jx, jy)
+        return float(value), new
+    return {"jax": eager_step, "jax-jit": jit_step}
 
 
 BENCHMARKS = [
@@ -432,6 +503,7 @@ def machine_info(torch):
         "autograd": version_of("autograd"),
         "adserver": version_of("adserver"),
         "torch": None if torch is None else torch.__version__,
+        "jax": version_of("jax"),
         "torch_threads": None if torch is None else torch.get_num_threads(),
     }
 
@@ -445,7 +517,7 @@ def daemon_info(session, joined):
 def print_table(report):
     m, d = report["machine"], report["daemon"]
     print(f"adserver gradient benchmark: python {m['python']}, numpy {m['numpy']}, "
-          f"autograd {m['autograd']}, torch {m['torch'] or 'skipped'}, "
+          f"autograd {m['autograd']}, torch {m['torch'] or 'skipped'}, jax {m.get('jax') or 'skipped'}, "
           f"{m['cpu_count']} cpus")
     print(f"daemon: {d['mode']} over {d['transport']} ({d['address']})")
     threads = report["settings"]["threads"]
@@ -504,6 +576,7 @@ def main(argv=None):
     import autograd
     from adclient.session import get_session
     torch, torch_skip = import_torch()
+    jax, jax_skip = import_jax()
 
     session = get_session()   # start (or join) the daemon now, outside any timing
     if torch is not None and args.threads > 0:
@@ -520,7 +593,7 @@ def main(argv=None):
     for name, description, setup in BENCHMARKS:
         repeats = args.repeats or (QUICK_REPEATS if args.quick else DEFAULT_REPEATS[name])
         try:
-            contestants, errors, value = setup(adclient, autograd, torch)
+            contestants, errors, value = setup(adclient, autograd, torch, jax)
         except CheckFailed as exc:
             print(f"FAILED correctness check: {exc}", file=sys.stderr)
             return 1
@@ -528,6 +601,8 @@ def main(argv=None):
         times = measure(contestants, repeats, warmup, warmup_seconds)
         results = {impl: summarize(t) for impl, t in times.items()}
         skipped = {} if torch is not None else {"torch": torch_skip}
+        if jax is None:
+            skipped["jax"] = skipped["jax-jit"] = jax_skip
         report["benchmarks"][name] = {
             "description": description, "repeats": repeats,
             "results": results, "ratios": ratios(results, skipped), "skipped": skipped,

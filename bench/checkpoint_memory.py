@@ -6,7 +6,10 @@ peak resident set (VmHWM in /proc) belongs to that gradient alone. The chain is 
 blocks of a few elementwise ops on a WIDTH-element vector. Without checkpoint, the daemon
 keeps every block's intermediate values for the backward pass; with each block
 checkpointed, it keeps only the block boundaries and recomputes a block's insides when the
-backward pass reaches it.
+backward pass reaches it. Those LAYERS boundaries are then the floor; checkpointing groups
+of about sqrt(LAYERS) checkpointed blocks as well (two levels, as in Chen et al.'s
+sqrt(n) scheme) keeps only the group boundaries, plus one group's block boundaries while
+the backward pass is inside it.
 
     python3 bench/checkpoint_memory.py [--layers 100] [--width 1000000] [--json PATH]
 """
@@ -21,16 +24,27 @@ import os, sys, numpy
 import adclient.numpy as np
 from adclient import grad, checkpoint
 from adclient.session import get_session
-layers, width, use_checkpoint = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3] == "1"
+layers, width, mode = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 
 def block(x):
     return np.tanh(np.sin(x) * 1.01 + 0.1 * x)
 
-step = checkpoint(block) if use_checkpoint else block
+step = block if mode == "plain" else checkpoint(block)
+group = max(1, round(layers ** 0.5)) if mode == "two-level" else 1
+
+def run_group(x, n):
+    for _ in range(n):
+        x = step(x)
+    return x
+
+checked_group = checkpoint(run_group)
 
 def f(x):
-    for _ in range(layers):
-        x = step(x)
+    done = 0
+    while done < layers:
+        n = min(group, layers - done)
+        x = checked_group(x, n) if group > 1 else run_group(x, n)
+        done += n
     return np.sum(x)
 
 g = grad(f)(numpy.linspace(-1, 1, width))
@@ -41,11 +55,10 @@ print(peak, float(numpy.sum(g)))
 """
 
 
-def run(layers, width, use_checkpoint):
+def run(layers, width, mode):
     env = {k: v for k, v in os.environ.items() if k != "ADSERVER_ADDRESS"}
-    out = subprocess.run([sys.executable, "-c", CHILD, str(layers), str(width),
-                          "1" if use_checkpoint else "0"], capture_output=True, text=True,
-                         env=env, check=True).stdout.split()
+    out = subprocess.run([sys.executable, "-c", CHILD, str(layers), str(width), mode],
+                         capture_output=True, text=True, env=env, check=True).stdout.split()
     return int(out[0]) / 1024.0, float(out[1])
 
 
@@ -55,15 +68,19 @@ def main(argv=None):
     p.add_argument("--width", type=int, default=1_000_000)
     p.add_argument("--json", default="bench/results/checkpoint_memory.json")
     args = p.parse_args(argv)
-    plain_mib, plain_sum = run(args.layers, args.width, False)
-    checked_mib, checked_sum = run(args.layers, args.width, True)
-    assert abs(plain_sum - checked_sum) <= 1e-9 * abs(plain_sum), "gradients differ"
+    plain_mib, plain_sum = run(args.layers, args.width, "plain")
+    checked_mib, checked_sum = run(args.layers, args.width, "blocks")
+    nested_mib, nested_sum = run(args.layers, args.width, "two-level")
+    for other in (checked_sum, nested_sum):
+        assert abs(plain_sum - other) <= 1e-9 * abs(plain_sum), "gradients differ"
     result = {"layers": args.layers, "width": args.width,
               "peak_daemon_mib_plain": plain_mib, "peak_daemon_mib_checkpoint": checked_mib,
-              "ratio": checked_mib / plain_mib}
+              "ratio": checked_mib / plain_mib,
+              "peak_daemon_mib_two_level": nested_mib, "ratio_two_level": nested_mib / plain_mib}
     print(f"{args.layers} layers of {args.width} elements: peak daemon RSS "
-          f"{plain_mib:.0f} MiB plain, {checked_mib:.0f} MiB with checkpoint "
-          f"({result['ratio']:.2f}x); same gradient")
+          f"{plain_mib:.0f} MiB plain, {checked_mib:.0f} MiB with every block checkpointed "
+          f"({result['ratio']:.2f}x), {nested_mib:.0f} MiB with two levels "
+          f"({result['ratio_two_level']:.2f}x); same gradient")
     os.makedirs(os.path.dirname(args.json), exist_ok=True)
     with open(args.json, "w") as f:
         json.dump(result, f, indent=2)

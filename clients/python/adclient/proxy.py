@@ -4,6 +4,8 @@ Every operation on a RemoteArray queues one op and returns a new RemoteArray at 
 only reading a value (``float(x)``, ``bool(x)``, ``np.asarray(x)``, ``.shape`` when it
 is not known yet) waits for the daemon.
 """
+import math
+
 import numpy as np
 
 from adproto import vocabulary
@@ -22,7 +24,10 @@ class RemoteArray:
 
     def __del__(self):
         try:
-            self._session.release(self.__adhandle__)
+            meta = self._meta
+            self._session.release(self.__adhandle__, None if meta is None or
+                                  meta[1].kind == "O" else
+                                  meta[1].itemsize * math.prod(meta[0]))
         except Exception:
             pass
 

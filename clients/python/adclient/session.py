@@ -49,7 +49,8 @@ from adproto import kinds, Ref
 from .errors import DaemonError, SessionLost
 
 FLUSH_OPS = 2000   # send a batch once this many ops are pending, without waiting
-RELEASE_BATCH = 256   # dropped handles gathered into one release op
+RELEASE_BATCH = 256   # dropped handles gathered into one release op ...
+EAGER_RELEASE_BYTES = 1 << 16   # ... unless one of them holds this much (or an unknown size)
 HEARTBEAT_MS = 10_000          # ZMTP heartbeats: a host that vanished is noticed ...
 HEARTBEAT_TIMEOUT_MS = 60_000  # ... after this long without any traffic
 MAX_REDIRECTS = 3
@@ -72,6 +73,7 @@ class Session:
         self.pending = []
         self._releases = []
         self._dropped_tapes = []       # tape ids to free on the daemon, with the releases
+        self._release_now = False      # a large handle is among the releases: send them
         self.recorder = None           # the call being recorded as a tape (replay.py)
         self._next_tape = 0
         self._origins = {}
@@ -234,10 +236,11 @@ class Session:
             out = list(range(first, first + out))
         else:
             out = None
-        if len(self._releases) >= RELEASE_BATCH or self._dropped_tapes:
-            # Dropped handles are released in stream order, after their last use, a few
-            # hundred per release op (and the rest when the batch is sent): one release op
-            # per dropped temporary would be a third of a scalar chain's ops.
+        if self._release_now or len(self._releases) >= RELEASE_BATCH or self._dropped_tapes:
+            # Dropped handles are released in stream order, after their last use: small
+            # ones a few hundred per release op (one per dropped temporary would be a third
+            # of a scalar chain's ops), a large or unknown one right away, so that the
+            # daemon frees its memory as soon as it can.
             self._emit_releases()
         if self.recorder is not None:
             self.recorder.scan(args)
@@ -259,9 +262,12 @@ class Session:
             self.flush()
         return out
 
-    def release(self, handle):
-        """Forget a handle; rides with the next batch. Safe from a finalizer (no I/O)."""
+    def release(self, handle, nbytes=None):
+        """Forget a handle (of ``nbytes`` bytes, if known); rides with the next batch.
+        Safe from a finalizer (no I/O)."""
         self._releases.append(handle)
+        if nbytes is None or nbytes >= EAGER_RELEASE_BYTES:
+            self._release_now = True
 
     def new_tape_id(self):
         self._next_tape += 1
@@ -273,6 +279,7 @@ class Session:
 
     def _emit_releases(self):
         releases, self._releases = self._releases, []
+        self._release_now = False
         if releases:
             self.releases_sent += len(releases)
             self._seq += 1
@@ -480,6 +487,7 @@ class Session:
     def _serve_callback(self, body):
         handler = self.callbacks.get(body.get("prim"))
         self._serving += 1
+        kept = len(self.keep_alive)
         try:
             try:
                 if handler is None:
@@ -490,6 +498,13 @@ class Session:
                 grads, error = [], {"message": f"{type(exc).__name__}: {exc}",
                                     "type": type(exc).__name__}
             self.flush()
+            if self.level == 0:
+                # The passes the handler queued have run (a flush with a vjp queued is a
+                # sync), and nothing it made is traced at a level still open, so no later
+                # pass can reach the client primitives it called: their call records can
+                # go now, not at the end of the outermost pass (checkpoint inside
+                # checkpoint would otherwise keep every inner block's input).
+                del self.keep_alive[kept:]
             self._send(kinds.CALLBACK_RETURN, {"cb": body["cb"], "grads": grads,
                                                "error": error})
         finally:
