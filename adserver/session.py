@@ -375,16 +375,23 @@ class Session:
 
     def _set(self, h, value, seq=None, name=None):
         """handles[h] = value, keeping count of the session's bytes (max_session_bytes)."""
-        raw = getval_all(value)
-        if isinstance(raw, (np.ndarray, np.generic)) and raw.dtype not in _ALLOWED_DTYPES \
-                and raw.dtype.name not in DTYPES:     # (the set holds native byte order)
-            # The wire's dtype whitelist holds inside the daemon too: no op may make object
-            # or string arrays (unbounded Python arithmetic, sizes the limits cannot see).
-            raise OpFailure(error_object(
-                "OpError", f"op '{name}' made an array of dtype {raw.dtype}, which is not "
-                f"allowed; allowed: {', '.join(sorted(DTYPES))}", seq=seq, op=name))
+        raw = value
+        while type(raw) is Box:
+            raw = raw._value
+        if type(raw) is np.ndarray or isinstance(raw, np.generic):
+            dtype = raw.dtype
+            if dtype not in _ALLOWED_DTYPES and dtype.name not in DTYPES:
+                # (the set holds native byte order) The wire's dtype whitelist holds inside
+                # the daemon too: no op may make object or string arrays (unbounded Python
+                # arithmetic, sizes the limits cannot see).
+                raise OpFailure(error_object(
+                    "OpError", f"op '{name}' made an array of dtype {dtype}, which is not "
+                    f"allowed; allowed: {', '.join(sorted(DTYPES))}", seq=seq, op=name))
+            size = raw.nbytes
+        else:
+            size = _nbytes(raw)
         old = self.handles.get(h)
-        size, old_size = _nbytes(value), (0 if old is None else _nbytes(old))
+        old_size = 0 if old is None else _nbytes(old)
         if size > old_size and self.nbytes - old_size + size > self.limits.max_session_bytes:
             raise OpFailure(_bytes_limit(self.nbytes - old_size, size, self.limits, seq, name))
         self.handles[h] = value

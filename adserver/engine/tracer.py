@@ -180,11 +180,17 @@ class Primitive:
         argnums = []
         parents = []
         argvals = list(args)
+        deeper = False          # whether boxes of lower levels remain once top's are off
         for i, a in enumerate(args):
-            if type(a) is Box and a._level == top:
-                argnums.append(i)
-                parents.append(a._node)
-                argvals[i] = a._value
+            if type(a) is Box:
+                if a._level == top:
+                    argnums.append(i)
+                    parents.append(a._node)
+                    a = argvals[i] = a._value
+                    if type(a) is Box:
+                        deeper = True
+                else:
+                    deeper = True
         if type(parents[0]) is ForwardNode and self.client is not None:
             # A client primitive's tangents were computed by the client with its own rules,
             # one for each forward level among its arguments.
@@ -194,7 +200,9 @@ class Primitive:
                     f"'{self.name}' is defined in the client, which gave no forward-mode "
                     f"tangent for it at level {top} (define one with defjvp)")
             return Box(self(*argvals, **kwargs), top, ForwardNode(tangent))
-        ans = self(*argvals, **kwargs)
+        # One level at a time: with no boxes left, the raw function (the common case of
+        # a first-order trace) without a second pass through this method.
+        ans = self(*argvals, **kwargs) if deeper else self.fun(*argvals, **kwargs)
         if type(parents[0]) is ForwardNode:
             tangent = None
             for i, parent in zip(argnums, parents):

@@ -5,11 +5,12 @@ buffers of any arrays the body carries (see protocol/PROTOCOL.md).
 """
 from .codec import (
     PROTOCOL_VERSION, DTYPES, Ref, encode, decode, decode_header, pack_header, error_object,
+    handle_ext,
 )
 from .errors import ProtocolError, VersionError, LimitExceeded, RemoteError
 from . import kinds
 
 __all__ = [
     "PROTOCOL_VERSION", "DTYPES", "Ref", "encode", "decode", "decode_header", "pack_header",
-    "error_object", "ProtocolError", "VersionError", "LimitExceeded", "RemoteError", "kinds",
+    "error_object", "handle_ext", "ProtocolError", "VersionError", "LimitExceeded", "RemoteError", "kinds",
 ]

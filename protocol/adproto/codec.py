@@ -72,6 +72,34 @@ def _wire_array(arr):
     return arr, name
 
 
+_new_tuple = tuple.__new__
+_ExtType = msgpack.ExtType
+
+
+def handle_ext(h):
+    """A reference to handle ``h``, already in its wire form (extension type 2).
+
+    The packer writes it as it is, without calling back into Python for it: a client that
+    queues thousands of small ops saves most of their encoding time. (Made with
+    tuple.__new__: ExtType's own constructor re-checks its arguments on every call.)
+    """
+    if 0 <= h < 128:
+        data = _SMALL_INTS[h]
+    elif 0 <= h < 256:
+        data = b"\xcc" + _SMALL_BYTES[h]
+    elif 0 <= h < 1 << 16:
+        data = b"\xcd" + h.to_bytes(2, "big")
+    elif 0 <= h < 1 << 32:
+        data = b"\xce" + h.to_bytes(4, "big")
+    else:
+        data = msgpack.packb(h)
+    return _new_tuple(_ExtType, (EXT_HANDLE, data))
+
+
+_SMALL_INTS = [bytes((i,)) for i in range(128)]     # msgpack's positive fixints
+_SMALL_BYTES = [bytes((i,)) for i in range(256)]
+
+
 class _Packer:
     """One message's packing state: the buffers that follow the body.
 

@@ -45,7 +45,7 @@ import zmq
 from zmq.utils.monitor import recv_monitor_message
 
 import adproto
-from adproto import kinds, Ref
+from adproto import kinds, Ref, handle_ext
 from .errors import DaemonError, SessionLost
 
 FLUSH_OPS = 2000   # send a batch once this many ops are pending, without waiting
@@ -577,7 +577,7 @@ def _wire(value):
     owner = _OWNER_TYPES.get(t)
     if owner is None:
         owner = _OWNER_TYPES[t] = t is not Ref and hasattr(t, "__adhandle__")
-    return Ref(value.__adhandle__) if owner else value
+    return handle_ext(value.__adhandle__) if owner else value
 
 
 # type -> whether its instances own a handle (checked once per type, on the hot path)
