@@ -34,7 +34,7 @@ def _local(path):
 
 def wrapper(op_name, local):
     def f(*args, **kwargs):
-        if has_remote(args) or has_remote(kwargs.values()):
+        if has_remote(args) or (kwargs and has_remote(kwargs.values())):
             return call(op_name, args, kwargs or None)
         return local(*args, **kwargs)
 

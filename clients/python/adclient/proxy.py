@@ -351,8 +351,19 @@ def _session_of(args):
 
 def call(name, args, kwargs=None):
     """Queue op ``name`` on the daemon and return its result as a RemoteArray."""
-    session = _session_of(args)
-    level = 0 if name in vocabulary.ZERO_GRADIENT else _levels(args)
+    session, level = None, 0
+    for a in args:      # session and trace level in one pass when no argument is nested
+        t = type(a)
+        if t is RemoteArray:
+            if session is None:
+                session = a._session
+            if a._level > level:
+                level = a._level
+        elif t is list or t is tuple:
+            session, level = _session_of(args), _levels(args)
+            break
+    if name in _ZERO_GRADIENT:
+        level = 0
     handle = session.op(name, list(args), kwargs)
     meta = _ufunc_meta(name, args) if kwargs is None and name in _UFUNCS else None
     return RemoteArray(session, handle, level, meta)
@@ -363,6 +374,7 @@ def call(name, args, kwargs=None):
 # on theirs (and on the kinds of Python numbers among them: NEP 50). Knowing both here
 # saves a round trip whenever the code asks for a shape (a training loop's update of its
 # parameters, a replay's signature). Dtypes are worked out once per combination, by numpy.
+_ZERO_GRADIENT = vocabulary.ZERO_GRADIENT
 _UFUNCS = {name: getattr(np, name) for name in vocabulary.OPS
            if isinstance(getattr(np, name, None), np.ufunc)
            and getattr(np, name).signature is None}      # matmul is not elementwise
@@ -371,6 +383,37 @@ _SCALARS = (float, int, complex, bool)
 
 
 def _ufunc_meta(name, args):
+    # the common cases first: one array, or an array and a Python number, both seen before
+    n = len(args)
+    if n == 1:
+        a = args[0]
+        if type(a) is RemoteArray and a._meta is not None:
+            dtype = _RESULT_DTYPES.get((name, a._meta[1]))
+            if dtype is not None:
+                return a._meta[0], dtype
+    elif n == 2:
+        a, b = args
+        if type(b) is RemoteArray:
+            a, b = b, a
+            key_of = _swapped_key
+        else:
+            key_of = _key
+        if type(a) is RemoteArray and a._meta is not None and type(b) in _SCALARS:
+            dtype = _RESULT_DTYPES.get(key_of(name, a._meta[1], type(b)))
+            if dtype is not None:
+                return a._meta[0], dtype
+    return _ufunc_meta_general(name, args)
+
+
+def _key(name, array_dtype, scalar_type):
+    return (name, array_dtype, scalar_type)
+
+
+def _swapped_key(name, array_dtype, scalar_type):
+    return (name, scalar_type, array_dtype)
+
+
+def _ufunc_meta_general(name, args):
     shapes, kinds = [], []
     for a in args:
         t = type(a)
