@@ -53,8 +53,8 @@ def _tensordot_vjp_a(g, ans, a, b, axes=2):
     # left is a_free followed by b's contracted axes in increasing order.
     g_b = list(range(len(a_free), len(a_free) + len(b_free)))
     out = P.tensordot(g, b, (g_b, b_free))
-    result_axes = a_free + [a_axes[b_axes.index(j)] for j in sorted(b_axes)]
-    return unbroadcast(a, P.transpose(out, tuple(np.argsort(result_axes))))  # real for real a
+    order = _inverse_order(a_free + [a_axes[b_axes.index(j)] for j in sorted(b_axes)])
+    return unbroadcast(a, out if order is None else P.transpose(out, order))  # real for real a
 
 
 def _tensordot_vjp_b(g, ans, a, b, axes=2):
@@ -63,11 +63,46 @@ def _tensordot_vjp_b(g, ans, a, b, axes=2):
     a_free = [i for i in range(a_nd) if i not in a_axes]
     b_free = [i for i in range(b_nd) if i not in b_axes]
     out = P.tensordot(a, g, (a_free, list(range(len(a_free)))))
-    result_axes = [b_axes[a_axes.index(i)] for i in sorted(a_axes)] + b_free
-    return unbroadcast(b, P.transpose(out, tuple(np.argsort(result_axes))))  # real for real b
+    order = _inverse_order([b_axes[a_axes.index(i)] for i in sorted(a_axes)] + b_free)
+    return unbroadcast(b, out if order is None else P.transpose(out, order))  # real for real b
 
 
-tensordot = defop("tensordot", np.tensordot).def_linear(0, 1)
+def _tensordot(a, b, axes=2):
+    # A matrix product over one axis (dot of two matrices, and both of its VJPs) goes
+    # straight to BLAS: np.tensordot's own transposes and reshapes cost about as much as
+    # a small product (an MLP's backward pass is mostly these).
+    if type(a) is np.ndarray and type(b) is np.ndarray and a.ndim == 2 and b.ndim == 2:
+        spec = _MATRIX_AXES.get(axes if isinstance(axes, int) else _axes_key(axes))
+        if spec is not None:
+            return (a.T if spec[0] else a) @ (b.T if spec[1] else b)
+    return np.tensordot(a, b, axes)
+
+
+def _axes_key(axes):
+    try:
+        a_axes, b_axes = axes
+        a_axes = (a_axes,) if isinstance(a_axes, int) else tuple(a_axes)
+        b_axes = (b_axes,) if isinstance(b_axes, int) else tuple(b_axes)
+        return a_axes, b_axes
+    except (TypeError, ValueError):
+        return None
+
+
+# contracted axes of two matrices -> (transpose a, transpose b) for a @ b
+_MATRIX_AXES = {1: (False, False), ((1,), (0,)): (False, False), ((-1,), (0,)): (False, False),
+                ((0,), (0,)): (True, False), ((1,), (1,)): (False, True),
+                ((-1,), (-1,)): (False, True), ((1,), (-1,)): (False, True),
+                ((-1,), (1,)): (False, True), ((0,), (1,)): (True, True),
+                ((0,), (-1,)): (True, True), ((-2,), (0,)): (True, False)}
+
+
+def _inverse_order(result_axes):
+    """The permutation that puts ``result_axes`` in order, or None if it is already."""
+    order = sorted(range(len(result_axes)), key=result_axes.__getitem__)
+    return None if order == list(range(len(order))) else tuple(order)
+
+
+tensordot = defop("tensordot", _tensordot).def_linear(0, 1)
 tensordot.defvjp(_tensordot_vjp_a, _tensordot_vjp_b)
 
 
