@@ -154,11 +154,11 @@ def optimized(kind, fun, argnum):
 
     @wraps(fun)
     def call(*args, **kwargs):
-        session = differential._session_for(tree.flatten((args, kwargs))[0])
-        if session.level > 0 or differential.outermost_trace() is not None:
+        if differential.outermost_trace() is not None:
             return plain(*args, **kwargs)    # inside another trace: traced as usual
         plan = _Plan(args, kwargs, argnums)
-        if plan.key is None:
+        session = plan.session or get_session()
+        if plan.key is None or session.level > 0:
             return plain(*args, **kwargs)
         entry = cache.get(plan.key)
         if isinstance(entry, _Entry) and entry.tape.session is not session:
@@ -191,6 +191,7 @@ class _Plan:
         self.args, self.kwargs, self.argnums = args, kwargs, argnums
         self.inputs = []
         self.local = True       # the differentiated leaves are local values
+        self.session = None     # that of the first RemoteArray among the inputs
         key = []
         for i, a in enumerate(args):
             if not self._walk(a, i in argnums, key):
@@ -209,21 +210,39 @@ class _Plan:
                 (differentiated and isinstance(leaf, (float, complex))))
 
     def _walk(self, x, differentiated, key):
-        leaves, _ = tree.flatten(x)
-        key.append(_structure(x))
-        for leaf in leaves:
-            if self.is_input(leaf, differentiated):
-                self.inputs.append(leaf)
-                key.append((type(leaf).__name__, _shape(leaf), str(leaf.dtype) if hasattr(
-                    leaf, "dtype") else type(leaf).__name__))
-                if differentiated and type(leaf) is RemoteArray:
-                    self.local = False
-            else:
-                try:
-                    hash(leaf)
-                except TypeError:
+        """Append x's part of the key (containers as markers, then their items); False if
+        a leaf can be neither an input nor part of the key. One pass: on a replay, this
+        walk is most of what the client does."""
+        t = type(x)
+        if t is list or t is tuple:
+            key.append((t, len(x)))
+            for v in x:
+                if not self._walk(v, differentiated, key):
                     return False
-                key.append(("=", type(leaf).__name__, leaf))
+            return True
+        if t is dict:
+            key.append((dict, tuple(x)))
+            for v in x.values():
+                if not self._walk(v, differentiated, key):
+                    return False
+            return True
+        if t is RemoteArray:
+            self.inputs.append(x)
+            key.append((t, x.shape, x.dtype))
+            if self.session is None:
+                self.session = x._session
+            if differentiated:
+                self.local = False
+        elif t is np.ndarray or isinstance(x, np.generic) or (
+                differentiated and (t is float or t is complex)):
+            self.inputs.append(x)
+            key.append((t, np.shape(x), getattr(x, "dtype", None)))
+        else:
+            try:
+                hash(x)
+            except TypeError:
+                return False
+            key.append(("=", t, x))
         return True
 
     def substituted(self, proxies):
@@ -243,15 +262,6 @@ class _Plan:
         if len(self.argnums) == 1:
             return args[self.argnums[0]]
         return tuple(args[i] for i in self.argnums)
-
-
-def _structure(x):
-    t = type(x)
-    if t is tuple or t is list:
-        return (t.__name__, tuple(_structure(v) for v in x))
-    if t is dict:
-        return ("dict", tuple((k, _structure(v)) for k, v in x.items()))
-    return None
 
 
 def _shape(leaf):
