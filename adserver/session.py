@@ -32,6 +32,7 @@ from .ops import P
 from .engine.tuples import accumulate, tuple_item, is_tuple_value
 from .shared import SharedArrays
 from . import tape as tapes
+from . import sizes
 
 add_cotangents = accumulate(P.add)
 
@@ -288,10 +289,15 @@ class Session:
                     raise OpFailure(error_object("UnknownOp", f"no op named {name!r}",
                                                  seq=seq, op=name))
                 args = self._resolve_args(args)
-                if kwargs:
-                    value = fn(*args, **{k: self._resolve(v) for k, v in kwargs.items()})
-                else:
-                    value = fn(*args)
+                kwargs = {k: self._resolve(v) for k, v in kwargs.items()} if kwargs else {}
+                if name in sizes.ESTIMATORS:
+                    # an answer that may dwarf the arguments is refused before it exists
+                    need = sizes.estimate(name, args, kwargs)
+                    if need is not None and \
+                            self.nbytes + need > self.limits.max_session_bytes:
+                        raise OpFailure(_bytes_limit(self.nbytes, need, self.limits, seq,
+                                                     name))
+                value = fn(*args, **kwargs) if kwargs else fn(*args)
                 if type(out) is int and out in self.handles:
                     self._store(out, value, seq, name)
                 elif type(out) is int and len(self.handles) < self.limits.max_live_handles:

@@ -1335,22 +1335,29 @@ def test_regression_fetch_not_a_list(daemon1):
     sock.close()
 
 
-@pytest.mark.xfail(strict=True, reason="daemon bug B3: --max-session-bytes is checked after an "
-                   "op has computed its result, so the daemon first allocates the whole array "
-                   "(ones((2**25,)) with a 16 MiB limit: +256 MiB of peak memory, then a "
-                   "LimitError); a large enough shape is an out-of-memory for the host")
-def test_bug_session_bytes_limit_is_checked_after_the_allocation(tmp_path):
+def test_session_bytes_limit_refuses_an_op_before_it_allocates(tmp_path):
+    """(was bug B3: the limit was checked after the op had allocated its whole answer)"""
     d = Daemon(f"ipc://{tmp_path}/b3.sock", "--log-level", "error", "--parent-pid",
                str(os.getpid()), "--max-session-bytes", str(16 << 20))
     try:
         sock = _raw(d.address)
         sid = _session(sock)
         before = peak_rss(d.proc.pid)
-        body = _batch(sock, sid, [[1, "ones", 1, [(1 << 25,)], None]])
+        col, row = np.ones((1 << 13, 1)), np.ones((1, 1 << 13))   # 64 KiB each
+        for ops in ([[1, "ones", 1, [(1 << 25,)], None]],               # 256 MiB
+                    [[2, "add", 2, [col, row], None]],                  # 512 MiB by broadcasting
+                    [[3, "outer", 3, [col.ravel(), row.ravel()], None]],
+                    [[4, "tile", 4, [col, [1, 1 << 13]], None]],
+                    [[5, "zeros", 5, [[1 << 12, 1 << 12]], {"dtype": "complex128"}]]):
+            body = _batch(sock, sid, ops)
+            assert body["error"]["limit"] == "max_session_bytes", body
+            assert body["error"]["op"] == ops[0][1]
         grew = peak_rss(d.proc.pid) - before
+        # and an op within the limit still runs
+        body = _batch(sock, sid, [[6, "add", 6, [col[:100], row[:, :100]], None]], meta=[6])
         sock.close()
-        assert body["error"]["limit"] == "max_session_bytes", body
-        assert grew < 64 << 20, f"peak memory grew by {grew >> 20} MiB for a refused op"
+        assert body["error"] is None and body["meta"][0][0] == [100, 100], body
+        assert grew < 64 << 20, f"peak memory grew by {grew >> 20} MiB for refused ops"
     finally:
         d.stop()
 
