@@ -12,10 +12,14 @@ The loop also keeps the sessions' life cycle (PROTOCOL.md sections 6, 7.1, 13 an
 - **The control path.** While a batch runs, the session calls ``_control`` between ops and
   between backward nodes (at most every ``session.POLL_SECONDS``). It reads what is
   waiting on the socket without blocking: ``cancel`` is acted on at once, and so are
-  ``ping`` and ``status`` from other connections with nothing queued; anything else goes, stamped with its session's cancel count, to ``backlog``:
-  one queue per connection, so that each connection's messages keep their order, served
-  in turn with the connections whose messages are still on the socket, so that a client
-  that floods the daemon does not push the others' messages back.
+  ``ping`` and ``status`` from other connections with nothing queued; anything else goes,
+  stamped with its session's cancel count, to ``backlog``: one queue per connection, so
+  that each connection's messages keep their order. Then the queued messages of the
+  other connections are handled right there, between two ops of the running batch
+  (``_serve_others``), so that one session's long batch delays another's by one op, not
+  by the whole batch. The rest is served in turn with the connections whose messages are
+  still on the socket, so that a client that floods the daemon does not push the others'
+  messages back.
 - **Callback time-outs**, checked about ten times a second.
 - **Authentication**: the token challenge of ``adserver.auth`` on ``hello`` and ``status``,
   and CURVE encryption on the socket when a secret key is configured.
@@ -43,6 +47,7 @@ log = logging.getLogger("adserver")
 INFO, WARNING, DEBUG = logging.INFO, logging.WARNING, logging.DEBUG
 
 MAX_BACKLOG = 1000          # messages set aside while a batch runs
+MAX_NESTING = 8             # batches served inside other batches, one inside the next
 MAX_ENDED = 4096            # ended sessions whose reason a SessionError can still name
 HOUSEKEEPING_SECONDS = 0.1  # callback time-outs are checked this often
 _now = time.monotonic
@@ -78,7 +83,8 @@ class Server:
         self.backlog = OrderedDict()     # connection identity -> deque of (frames, epoch)
         self.backlogged = 0
         self._busy = None                # the session whose message is being handled
-        self._current = None             # the connection whose message is being handled
+        self._active = {}                # connection -> its messages being handled (nested)
+        self._nesting = 0                # messages handled inside another's batch
         self._unwind = set()             # sessions cancelled while a batch ran
         self.started = _now()
         self.ops_ended = 0               # ops executed by sessions that have ended
@@ -187,13 +193,43 @@ class Server:
 
     # --- the control path ------------------------------------------------------------------
     def _control(self):
-        """Called by a running batch: read the socket without blocking (see the docstring)."""
+        """Called by a running batch: read the socket without blocking (see the docstring),
+        then serve the other connections' messages before the batch goes on."""
         while self.backlogged < MAX_BACKLOG:
             try:
                 frames = self.sock.recv_multipart(zmq.NOBLOCK, copy=False)
             except zmq.Again:
-                return
+                break
             self._take(frames, always_queue=True)
+        if self.backlog and self._nesting < MAX_NESTING:
+            self._serve_others()
+
+    def _serve_others(self):
+        """Handle, between the running batch's ops, the queued messages of every connection
+        that has no message of its own being handled.
+
+        One long batch would otherwise hold up every other session for its whole running
+        time; this way another session waits at most for the op under way (plus
+        ``POLL_SECONDS``). Sessions share nothing a batch holds between its ops, and each
+        connection's messages are still handled in the order they came, so a message
+        served here has the effect it would have had right after the current op. A
+        message served here may itself run a long batch that serves others in turn, up to
+        MAX_NESTING deep; deeper, messages wait for the batches under way.
+        """
+        for identity in list(self.backlog):
+            while identity not in self._active:
+                queue = self.backlog.get(identity)
+                if not queue:
+                    break
+                frames, epoch = queue.popleft()
+                self.backlogged -= 1
+                if not queue:
+                    del self.backlog[identity]
+                self._nesting += 1
+                try:
+                    self._handle(frames, epoch)
+                finally:
+                    self._nesting -= 1
 
     def _take(self, frames, always_queue=False):
         """A message read while others wait: act on control kinds now, queue the rest."""
@@ -211,7 +247,7 @@ class Server:
         # cancel is out of band; ping and status are answered at once unless that would
         # overtake a message of the same connection (one queued, or the one running).
         if kind == kinds.CANCEL or (kind in (kinds.PING, kinds.STATUS) and queue is None
-                                    and identity != self._current):
+                                    and identity not in self._active):
             self._handle(frames)
             return
         if queue is None and not always_queue:
@@ -241,12 +277,16 @@ class Server:
 
     # --- one message -------------------------------------------------------------------------
     def _handle(self, frames, epoch=None):
-        previous = self._current
-        self._current = frames[0].bytes
+        identity = frames[0].bytes
+        active = self._active
+        active[identity] = active.get(identity, 0) + 1
         try:
             self._handle_one(frames, epoch)
         finally:
-            self._current = previous
+            if active[identity] == 1:
+                del active[identity]
+            else:
+                active[identity] -= 1
 
     def _handle_one(self, frames, epoch):
         self.messages += 1
@@ -315,7 +355,7 @@ class Server:
             return
         if kind not in (kinds.BATCH, kinds.CALLBACK_RETURN, kinds.BYE):
             raise ProtocolError(f"unknown message kind {kind!r}")
-        self._busy = session
+        outer_busy, self._busy = self._busy, session
         session.next_poll = now + POLL_SECONDS
         try:
             if kind == kinds.BATCH:
@@ -329,7 +369,7 @@ class Server:
                 self._end(session, "ended with bye")
                 out = [(kinds.GOODBYE, {}, req)]
         finally:
-            self._busy = None
+            self._busy = outer_busy      # a batch this one was served inside goes on
         session.last_seen = _now()
         self._send_out(session, out)
 
