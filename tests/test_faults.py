@@ -613,11 +613,18 @@ def test_uploads_of_ended_sessions_leave_the_daemons_memory(daemon):
 
 
 # --- one session's slow batch and the others ----------------------------------------------
+def _slow_batch():
+    """A forward-only batch of 16 ops of a tenth of a second or more each (2048x2048
+    matrix products), about 2 s in all: longer than any bystander may wait."""
+    a = np.ones((2048, 2048))
+    return [[1, "array", 1, [a], None]] + [[i + 2, "matmul", 2, [Ref(1), Ref(1)], None]
+                                           for i in range(16)]
+
+
 def test_one_sessions_slow_batch_delays_the_others_by_one_op(daemon, bystander):
     """(was bug B4: another session waited for the whole batch; now for the op under way)"""
     sock, sid = _raw_session(daemon.address)
-    # diff with a large n loops n times in numpy: 8 ops of about 0.3 s each, forward only.
-    ops = [[i + 1, "diff", 10 + i, [np.ones(3)], {"n": 200_000}] for i in range(8)]
+    ops = _slow_batch()
     t0 = time.perf_counter()
     sock.send_multipart(adproto.encode(kinds.BATCH, {"ops": ops, "sync": True}, req=2,
                                        session=sid))
@@ -647,7 +654,7 @@ def test_a_callback_is_served_while_another_sessions_batch_runs(daemon, bystande
 
     adclient.defvjp(cube, lambda ans, x: lambda g: 3 * g * x ** 2)
     sock, sid = _raw_session(daemon.address)
-    ops = [[i + 1, "diff", 10 + i, [np.ones(3)], {"n": 200_000}] for i in range(8)]
+    ops = _slow_batch()
     sock.send_multipart(adproto.encode(kinds.BATCH, {"ops": ops, "sync": True}, req=2,
                                        session=sid))
     time.sleep(0.2)

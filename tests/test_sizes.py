@@ -31,3 +31,12 @@ def test_no_estimate_where_the_answer_cannot_outgrow_the_arguments():
     assert sizes.estimate("add", [A, A], {}) is None              # equal shapes
     assert sizes.estimate("sin", [A], {}) is None                 # not a growing op
     assert sizes.estimate("zeros", ["not a shape"], {}) is None   # the op will say why
+
+
+def test_diff_with_a_huge_n_costs_what_the_array_allows():
+    """numpy's diff loops n times even after the answer is empty; ours stops there."""
+    import time
+    t0 = time.perf_counter()
+    got = OPS["diff"](np.ones((3, 4)), 1 << 40, axis=1)
+    assert time.perf_counter() - t0 < 1.0
+    assert got.shape == np.diff(np.ones((3, 4)), 5, axis=1).shape == (3, 0)

@@ -583,7 +583,9 @@ def diff(a, n=1, axis=-1, prepend=None, append=None):
     upper = (slice(None),) * axis + (slice(1, None),)
     lower = (slice(None),) * axis + (slice(None, -1),)
     step = P.not_equal if dtype_of(a) == np.bool_ else P.subtract
-    for _ in range(n):
+    # Past the axis's length every further difference is empty: stop there, so that a huge
+    # n costs what the array's length allows, not n steps (numpy loops all n times).
+    for _ in range(min(n, shape_of(a)[axis] + 1)):
         a = step(P.getitem(a, upper), P.getitem(a, lower))
     return a
 
