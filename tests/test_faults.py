@@ -456,6 +456,7 @@ RESTARTED = textwrap.dedent("""
     import adclient.numpy as np
     from adclient import grad
     from adclient.session import get_session
+    from adproto import Ref
     def _watch(parent):
         def run():
             while os.getppid() == parent:
@@ -470,10 +471,12 @@ RESTARTED = textwrap.dedent("""
         t0 = time.monotonic()
         try:
             if n:
-                # One sync batch that keeps the daemon busy about n seconds (diff loops n
-                # million times): the client is certainly waiting for its result.
+                # One sync batch that keeps the daemon busy for seconds (8n products of
+                # 2048x2048 matrices): the client is certainly waiting for its result.
                 s = get_session()
-                s.op("diff", [numpy.ones(3)], {"n": n * 3_000_000})
+                a = s.op("array", [numpy.ones((2048, 2048))])
+                for _ in range(8 * n):
+                    s.op("matmul", [Ref(a), Ref(a)], out=False)
                 s.sync()
             g = grad(f)(x)
             sid = get_session().sid
