@@ -1,0 +1,336 @@
+"""The session's own ops: trace levels, boxes, passes, uploads, releases, shared arrays,
+client primitives and tapes (PROTOCOL.md section 8).
+
+Each is ``op(session, seq, out, args, kwargs, frame)``: it resolves its arguments through
+the session, stores its answers with ``session._store`` and raises ``OpFailure`` with the
+error object for the client. Registry ops (adserver/ops) are the session's other ops.
+"""
+import numpy as np
+
+from adproto import Ref, error_object
+from .engine import Box, ForwardNode, Primitive, backward, getval_all, new_box, trace_level
+from .engine.backward import Batching, backward_seeds
+from .ops import OPS, P
+from . import tape as tapes
+from .session import (OpFailure, _Poisoned, add_cotangents, _bytes_limit, _element,
+                      _float_type, _nbytes, _now, _zeros_for)
+
+
+def _client_forward(*args, _result, **kwargs):
+    # A client-defined primitive's answer was computed by the client; the session only
+    # records the node, so "running" it returns that answer at every level.
+    return _result
+
+
+# --- the session's own ops: trace levels, boxes, passes, uploads, releases -------------
+def _op_array(s, seq, out, args, kwargs, frame):
+    value = s._resolve(args[0])
+    s._store(out, value if isinstance(value, (np.ndarray, Box)) else np.asarray(value), seq,
+             "array")
+
+
+def _op_trace_push(s, seq, out, args, kwargs, frame):
+    (level,) = args
+    if level != s.level + 1:
+        raise OpFailure(error_object("TraceError", f"trace.push expected level {s.level + 1}, "
+                                     f"the client asked for {level}", seq=seq, op="trace.push"))
+    s.level = level
+
+
+def _op_trace_pop(s, seq, out, args, kwargs, frame):
+    (level,) = args
+    if level != s.level:
+        raise OpFailure(error_object("TraceError", f"trace.pop of level {level}, but the top "
+                                     f"level is {s.level}", seq=seq, op="trace.pop"))
+    s.level -= 1
+
+
+def _op_box(s, seq, out, args, kwargs, frame):
+    x, level = s._resolve(args[0]), args[1]
+    if not (isinstance(level, int) and 0 < level <= s.level):
+        raise OpFailure(error_object("TraceError", f"cannot box at level {level!r}: active "
+                                     f"levels are 1..{s.level}", seq=seq, op="box"))
+    if trace_level(x) >= level:
+        raise OpFailure(error_object("TraceError", f"value is already traced at level "
+                                     f"{trace_level(x)} >= {level}", seq=seq, op="box"))
+    if type(x) is not Box and not np.issubdtype(np.result_type(x), np.inexact):
+        # Integers (an inline 3 from Lua 5.3+, an int array) are differentiated as floats.
+        x = np.asarray(x, dtype=np.float64)
+    tangent = kwargs.get("tangent")
+    if tangent is not None:
+        # Forward mode: the box carries its tangent, which must be shaped like the value.
+        tangent = s._resolve(tangent)
+        if np.shape(getval_all(tangent)) != np.shape(getval_all(x)):
+            raise OpFailure(error_object(
+                "TraceError", f"tangent of shape {np.shape(getval_all(tangent))} for a value "
+                f"of shape {np.shape(getval_all(x))}", seq=seq, op="box"))
+    s._store(out, new_box(x, level, tangent), seq, "box")
+
+
+_batching = None
+
+
+def _seed_batching():
+    """The batched VJP rules (built once, on the first vjp with seeds)."""
+    global _batching
+    if _batching is None:
+        _batching = Batching(P)
+    return _batching
+
+
+def _vjp_seeds(seq, end, g):
+    """(the stack of seeds, their count) of a vjp with seeds: g is nil (the identity's
+    rows, one per element of end) or shaped (count,) + end's shape."""
+    end_shape = np.shape(getval_all(end))
+    if g is None:
+        return None, int(np.prod(end_shape, dtype=np.int64))
+    if type(g) is not Box and not isinstance(g, np.ndarray):
+        g = np.asarray(g)
+    g_shape = np.shape(getval_all(g))
+    if len(g_shape) < 1 or tuple(g_shape[1:]) != tuple(end_shape):
+        raise OpFailure(error_object(
+            "GradientError", f"vjp with seeds: g has shape {tuple(g_shape)}, but it must be "
+            f"(count,) + the shape of end, {tuple(end_shape)}: one cotangent per row",
+            seq=seq, op="vjp"))
+    return g, g_shape[0]
+
+
+def _seed_zeros(start, count):
+    raw = getval_all(start)
+    return np.zeros((count,) + np.shape(raw), dtype=_float_type(raw))
+
+
+def _op_vjp(s, seq, out, args, kwargs, frame):
+    """args: [end, cotangent or nil, [start boxes], level]; out: one handle per start.
+
+    With kwargs ``seeds``, g is a stack of cotangents (nil: the rows of the identity)
+    and each out gets the stack of the start's cotangents, one pass for all of them.
+    """
+    end, g, starts, level = s._resolve(args[0]), s._resolve(args[1]), \
+        s._resolve(args[2]), args[3]
+    if not isinstance(out, list) or len(out) != len(starts):
+        raise OpFailure(error_object("ProtocolError", "vjp needs one output handle per start",
+                                     seq=seq, op="vjp"))
+    for st in starts:
+        if type(st) is not Box or st._level != level or st._node.parents:
+            raise OpFailure(error_object("TraceError", f"vjp start is not a value boxed at "
+                                         f"level {level}", seq=seq, op="vjp"))
+    if kwargs.get("scalar") and np.size(getval_all(end)) != 1:
+        raise OpFailure(error_object(
+            "GradientError", f"grad only applies to real scalar-output functions; this one "
+            f"returned shape {np.shape(getval_all(end))}. Try elementwise_grad or jacobian.",
+            seq=seq, op="vjp"))
+    if kwargs.get("seeds"):
+        g, count = _vjp_seeds(seq, end, g)
+        if type(end) is not Box or end._level != level:
+            s._store(out, [_seed_zeros(st, count) for st in starts], seq, "vjp")
+            return
+        frame.gen = backward_seeds(end._node, g, count, [st._node for st in starts],
+                                   add_cotangents, _seed_batching(),
+                                   lambda: s._pass_check(frame))
+    elif type(end) is not Box or end._level != level:
+        s._store(out, [_zeros_for(st) for st in starts], seq, "vjp")
+        return
+    else:
+        if g is None:
+            g = np.ones_like(np.asarray(getval_all(end._value)),
+                             dtype=_float_type(getval_all(end._value)))
+        frame.gen = backward(end._node, g, [st._node for st in starts], add_cotangents,
+                             lambda: s._pass_check(frame))
+    limit = s.limits.max_backward_seconds
+    frame.pass_left = limit if limit > 0 else float("inf")
+    frame.gen_op = (seq, out, starts)
+    try:
+        s._step(frame, None)
+    except Exception:
+        frame.gen = None
+        raise
+
+
+def _op_tangent(s, seq, out, args, kwargs, frame):
+    """args: [x, level]: the forward-mode tangent of x at ``level`` (zeros if x is constant).
+
+    Boxes of higher levels are looked through: the tangent of level 1 under a box of
+    level 2 is the level-1 box's.
+    """
+    x, level = s._resolve(args[0]), args[1]
+    while type(x) is Box and x._level > level:
+        x = x._value
+    if type(x) is Box and x._level == level:
+        if type(x._node) is not ForwardNode:
+            raise OpFailure(error_object("TraceError", f"level {level} is traced in reverse "
+                                         "mode; it has no tangents", seq=seq, op="tangent"))
+        s._store(out, x._node.tangent, seq, "tangent")
+        return
+    while type(x) is Box and x._level >= level:
+        x = x._value
+    s._store(out, _zeros_for(x), seq, "tangent")
+
+
+def _op_getitem(s, seq, out, args, kwargs, frame):
+    """numpy indexing; on a handle holding several results, picks one of them."""
+    x = s._resolve(args[0])
+    if isinstance(getval_all(x), (tuple, list)):
+        s._store(out, _element(x, args[1]), seq, "getitem")
+    else:
+        s._store(out, OPS["getitem"](x, s._resolve(args[1])), seq, "getitem")
+
+
+def _shared_failure(seq, name, exc):
+    return OpFailure(error_object("SharedError", exc.args[0], seq=seq, op=name))
+
+
+def _op_publish(s, seq, out, args, kwargs, frame):
+    """args: [x, name]: x's value, read-only, for every session under ``name``."""
+    name, value = str(args[1]), getval_all(s._resolve(args[0]))
+    size, old = _nbytes(np.asarray(value)), s.published.get(name, 0)
+    if size > old and s.nbytes + size - old > s.limits.max_session_bytes:
+        raise OpFailure(_bytes_limit(s.nbytes - old, size, s.limits, seq, "publish"))
+    try:
+        s.shared.publish(name, value, s.sid)
+    except KeyError as exc:
+        raise _shared_failure(seq, "publish", exc) from None
+    s.published[name] = size
+    s.nbytes += size - old
+
+
+def _op_shared(s, seq, out, args, kwargs, frame):
+    """args: [name]: the array published under ``name`` (no copy: it is read-only)."""
+    try:
+        s._store(out, s.shared.get(str(args[0])), seq, "shared")
+    except KeyError as exc:
+        raise _shared_failure(seq, "shared", exc) from None
+
+
+def _op_unpublish(s, seq, out, args, kwargs, frame):
+    try:
+        s.shared.unpublish(str(args[0]), s.sid)
+    except KeyError as exc:
+        raise _shared_failure(seq, "unpublish", exc) from None
+    s.nbytes -= s.published.pop(str(args[0]), 0)
+
+
+def _op_release(s, seq, out, args, kwargs, frame):
+    for h in args[0] if args else ():
+        s._drop(h.handle if type(h) is Ref else h)
+
+
+def _op_value(s, seq, out, args, kwargs, frame):
+    """args: [x] strips every box; [x, level] strips only boxes at ``level`` and above."""
+    x = s._resolve(args[0])
+    floor = args[1] if len(args) > 1 else 1
+    while type(x) is Box and x._level >= floor:
+        x = x._value
+    s._store(out, x, seq, "value")
+
+
+def _op_custom(s, seq, out, args, kwargs, frame):
+    """A client-defined primitive: args [its answer, *its inputs]; kwargs prim, name."""
+    prim_id, name = kwargs.get("prim"), kwargs.get("name", "custom")
+    prim = s.client_prims.get(prim_id)
+    if prim is None:
+        prim = Primitive(str(name), _client_forward, client=prim_id)
+        s.client_prims[prim_id] = prim
+    result = getval_all(s._resolve(args[0]))
+    inputs = [s._resolve(a) for a in args[1:]]
+    user_kwargs = s._resolve(kwargs.get("kwargs") or {})
+    tangents = kwargs.get("tangents")
+    if tangents:
+        user_kwargs["_tangents"] = {int(level): s._resolve(t) for level, t in tangents.items()}
+    s._store(out, prim(*inputs, _result=result, **user_kwargs), seq, name)
+
+
+# --- tapes: record a call's op stream, compile it, replay it (tape.py) -------------------
+def _op_tape_begin(s, seq, out, args, kwargs, frame):
+    """args: [tape id, [inputs]]; out: one handle per input, bound to it for the call."""
+    tape_id, inputs = args[0], [s._resolve(a) for a in args[1]]
+    if s.recording is not None:
+        raise OpFailure(error_object("TapeError", f"tape {s.recording.tape_id} is still "
+                                     "being recorded", seq=seq, op="tape.begin"))
+    if s.level != 0:
+        raise OpFailure(error_object("TapeError", "a tape is recorded only outside traced "
+                                     "calls (trace level 0)", seq=seq, op="tape.begin"))
+    if not isinstance(out, list) or len(out) != len(inputs):
+        raise OpFailure(error_object("ProtocolError", "tape.begin needs one output handle "
+                                     "per input", seq=seq, op="tape.begin"))
+    inputs = [v if isinstance(v, (np.ndarray, Box)) else np.asarray(v) for v in inputs]
+    s._store(out, inputs, seq, "tape.begin")
+    s.recording = tapes.Recording(tape_id, out, inputs, s.error_count)
+
+
+def _op_tape_end(s, seq, out, args, kwargs, frame):
+    """args: [tape id, [output handles], [captured handles]]; out: the verdict, as the
+    reason the tape cannot be replayed in UTF-8 (an empty array when it can)."""
+    rec, s.recording = s.recording, None
+    tape_id, outputs, captured = args[0], args[1], [
+        h.handle if type(h) is Ref else h for h in args[2]]
+    if rec is None or rec.tape_id != tape_id:
+        raise OpFailure(error_object("TapeError", f"tape {tape_id} is not being recorded",
+                                     seq=seq, op="tape.end"))
+    try:
+        if s.error_count != rec.errors_before:
+            raise tapes.NotReplayable("an op failed while the call was recorded")
+        if len(s.tapes) >= s.limits.max_tapes and tape_id not in s.tapes:
+            raise tapes.NotReplayable(f"the session already holds {s.limits.max_tapes} "
+                                      "tapes (--max-tapes)")
+        program = tapes.compile_tape(rec, outputs, captured, lambda h: s._resolve(Ref(h)))
+    except tapes.NotReplayable as exc:
+        reason = str(exc) or "not replayable"
+    except (OpFailure, _Poisoned):
+        reason = "a value the call used is no longer live"
+    else:
+        s.tapes[tape_id] = (program, len(captured))
+        reason = ""
+    s._store(out, np.frombuffer(reason.encode(), dtype=np.uint8).copy(), seq, "tape.end")
+
+
+def _op_tape_run(s, seq, out, args, kwargs, frame):
+    """args: [tape id, [inputs, then the current handles of the captured values]];
+    out: one handle per output of the tape."""
+    entry = s.tapes.get(args[0])
+    if entry is None:
+        raise OpFailure(error_object("TapeError", f"no tape {args[0]!r} in this session",
+                                     seq=seq, op="tape.run"))
+    s.tapes.move_to_end(args[0])
+    program = entry[0]
+    inputs = [getval_all(s._resolve(a)) for a in args[1]]
+    limit = s.limits.max_backward_seconds
+    s._pass_deadline = _now() + (limit if limit > 0 else float("inf"))
+    frame.gen_op = (seq, out, ())
+    try:
+        values = program.run(inputs, lambda: s._pass_check(frame))
+    except ValueError as exc:
+        raise OpFailure(error_object("TapeError", str(exc), seq=seq, op="tape.run")) from None
+    except OpFailure as exc:    # stopped: time limit or cancel
+        exc.info["op"] = "tape.run"
+        raise
+    finally:
+        frame.gen_op = None
+    s._store(out, values, seq, "tape.run")
+
+
+def _op_tape_drop(s, seq, out, args, kwargs, frame):
+    for tape_id in args[0] if args else ():
+        s.tapes.pop(tape_id, None)
+
+
+SESSION_OPS = {
+    "array": _op_array,
+    "trace.push": _op_trace_push,
+    "trace.pop": _op_trace_pop,
+    "box": _op_box,
+    "vjp": _op_vjp,
+    "tangent": _op_tangent,
+    "release": _op_release,
+    "value": _op_value,
+    "custom": _op_custom,
+    "getitem": _op_getitem,
+    "publish": _op_publish,
+    "shared": _op_shared,
+    "unpublish": _op_unpublish,
+    "tape.begin": _op_tape_begin,
+    "tape.end": _op_tape_end,
+    "tape.run": _op_tape_run,
+    "tape.drop": _op_tape_drop,
+}
+SESSION_OP_NAMES = frozenset(SESSION_OPS)
