@@ -901,3 +901,29 @@ def test_dropped_tensors_and_traced_scalars_are_released(lua):
     gc.collect()
     # four passes of ~200 ops each, and three tensors per loop iteration
     assert s.releases_sent + len(s._releases) - before >= 4 * 150 + 140
+
+
+def test_reading_a_vectors_elements_one_by_one_costs_one_round_trip(lua):
+    s = lua.session
+    before = s.round_trips
+    total, trips = run(lua, """
+        local x = torch.range(1, 200)
+        local before = a()
+        local total = 0
+        for i = 1, x:size(1) do total = total + x[i] end
+        return total, a() - before
+    """, lambda: s.round_trips)
+    assert total == 200 * 201 / 2
+    assert trips == 1
+    got = run(lua, """
+        local x = torch.Tensor{1, 2, 3, 4}
+        local first = x[2]
+        x[2] = 20                        -- a write gives x a new handle: read afresh
+        local second = x[2]
+        x:add(1)
+        local third = x[2]
+        local y = x:narrow(1, 1, 2)      -- a write through a view reaches x
+        y:fill(7)
+        return first, second, third, x[1], x[3], x[-1]
+    """)
+    assert list(got) == [2, 20, 21, 7, 4, 5]

@@ -413,8 +413,29 @@ local function isLong(k) return isTensor(k) and k._dtype ~= 'uint8' end
 
 -- x[i] is x:select(1, i); x[{...}] a part; x[LongTensor] x:index(1, ...); x[ByteTensor]
 -- the masked elements
+-- Reading the elements of a plain vector one by one (for i = 1, n do s = s + x[i] end)
+-- would cost a round trip each: the first read fetches all its values (up to this many),
+-- kept while the tensor keeps its handle (any write gives it a new one).
+local VALUE_CACHE_LIMIT = 65536
+
+local function cachedElement(x, k)
+  local s = sizeOf(x)
+  if #s ~= 1 or s[1] > VALUE_CACHE_LIMIT or x._level ~= 0 then return nil end
+  local h = x._h
+  local cache = rawget(x, '_values')
+  if cache == nil or cache.h ~= h then
+    cache = {h = h, v = T.fetchValues(h)}
+    rawset(x, '_values', cache)
+  end
+  return cache.v[checkIndex(k, s[1], 1)]
+end
+
 function T.getIndex(x, k)
-  if type(k) == 'number' then return selectOne(x, 1, k) end
+  if type(k) == 'number' then
+    local v = cachedElement(x, k)
+    if v ~= nil then return v end
+    return selectOne(x, 1, k)
+  end
   if isTensor(k) then
     if isLong(k) then return torch.index(x, 1, k) end
     return torch.maskedSelect(x, k)
