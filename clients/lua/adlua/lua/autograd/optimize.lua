@@ -10,7 +10,10 @@
 -- warning on stderr saying why; the daemon likewise refuses what it does not replay
 -- (gradients of gradients inside f, overloaded functions with Lua gradients).
 -- As with torch-autograd's optimize, f's Lua code does not run on a replay: its side
--- effects happen once, and plain Lua values it computed are those of the recording.
+-- effects happen once, and plain Lua values it computed are those of the recording. So
+-- are tensors f reads from outside its arguments (upvalues, globals): a replay uses their
+-- values as recorded, even if they were changed in place since. Pass anything that
+-- changes between calls as an argument.
 
 local torch = require 'torch'
 local B = _ADLUA
