@@ -76,7 +76,10 @@ def chain(seed, slope, *args, safe=1.0):
     forward over reverse) are then finite there too.
     """
     product = seed * slope(*args)
-    bad = np.logical_and(np.equal(getval_all(seed), 0), ~np.isfinite(getval_all(product)))
+    raw = getval_all(product)
+    if np.isfinite(raw).all():      # the usual case, in one pass: nothing to mend
+        return product
+    bad = np.logical_and(np.equal(getval_all(seed), 0), ~np.isfinite(raw))
     if not np.any(bad):
         return product
     moved = [P.where(bad, safe, a) for a in args]
