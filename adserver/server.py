@@ -52,6 +52,47 @@ MAX_ENDED = 4096            # ended sessions whose reason a SessionError can sti
 HOUSEKEEPING_SECONDS = 0.1  # callback time-outs are checked this often
 _now = time.monotonic
 
+# The socket calls of every message, without what pyzmq's conveniences cost on each one
+# (tens of microseconds a round trip, against a budget of about a hundred):
+# send_multipart type-checks every frame and ors enum flags in Python, recv_multipart asks
+# getsockopt(RCVMORE) after every frame although recv(copy=False) has read it already, and
+# a recv that finds nothing raises zmq.Again.
+_sock_send = zmq.backend.Socket.send
+_sock_recv = zmq.backend.Socket.recv
+_sock_get = zmq.backend.Socket.get
+_NOBLOCK = int(zmq.NOBLOCK)
+_MORE = int(zmq.SNDMORE | zmq.NOBLOCK)
+_EVENTS = int(zmq.EVENTS)
+_POLLIN = int(zmq.POLLIN)
+
+
+def _readable(sock):
+    """Whether a message waits on ``sock`` (no exception when none does)."""
+    return _sock_get(sock, _EVENTS) & _POLLIN
+
+
+def _recv_message(sock):
+    """The frames of the message waiting on ``sock`` (zmq.Frames: large arrays are not
+    copied); zmq.Again if none is."""
+    frame = _sock_recv(sock, _NOBLOCK, False)
+    frames = [frame]
+    while frame.more:   # the rest of a message arrives with its first frame
+        frame = _sock_recv(sock, _NOBLOCK, False)
+        frames.append(frame)
+    return frames
+
+
+def _send_message(sock, identity, frames):
+    """send_multipart([identity, *frames], zmq.NOBLOCK, copy=False). The identity and the
+    header are small bytes: copied; pyzmq copies the other small frames too, and hands
+    ZeroMQ the large ones' memory."""
+    _sock_send(sock, identity, _MORE, True)
+    _sock_send(sock, frames[0], _MORE, True)
+    last = len(frames) - 1
+    for i in range(1, last):
+        _sock_send(sock, frames[i], _MORE, False)
+    _sock_send(sock, frames[last], _NOBLOCK, False)
+
 
 class Server:
     def __init__(self, listen, limits=None, parent_pid=None, token=None, curve=None):
@@ -78,6 +119,7 @@ class Server:
             self.sock.setsockopt(opt, value)
         self.sock.bind(listen)
         self.endpoint = self.sock.getsockopt_string(zmq.LAST_ENDPOINT)
+        self._rcvtimeo = None            # the socket's RCVTIMEO, as _wait last set it
         self._running = False
         self.messages = 0
         self.backlog = OrderedDict()     # connection identity -> deque of (frames, epoch)
@@ -99,26 +141,29 @@ class Server:
         event(log, INFO, "listening", address=self.endpoint, version=__version__,
               auth="token" if self.gate.required else "none", curve=self.curve,
               pid=os.getpid())
+        sock = self.sock
         try:
             while self._running:
                 if self.backlog:
                     self._serve_backlog()
-                    try:
-                        frames = self.sock.recv_multipart(zmq.NOBLOCK, copy=False)
-                    except zmq.Again:
-                        frames = None
-                    if frames is not None:
-                        self._take(frames)
+                    if _readable(sock):
+                        self._take(_recv_message(sock))
                 else:
-                    try:
-                        frames = self.sock.recv_multipart(zmq.NOBLOCK, copy=False)
-                    except zmq.Again:
-                        # Idle: every message received so far has been handled.
+                    # Idle housekeeping runs when it is due (it is not, between most
+                    # messages: asking the socket whether one waits costs system calls)
+                    # and the daemon is idle: every message received so far has been handled.
+                    now = _now()
+                    if (now >= self._next_housekeeping or now >= self._next_expiry) \
+                            and not _readable(sock):
                         self._housekeeping(idle=True)
-                        if self._running:
-                            self.sock.poll(self._poll_ms())
+                        if not self._running:
+                            continue
+                    frames = self._wait(self._poll_ms())
+                    if frames is None:   # nothing came: still idle
+                        self._housekeeping(idle=True)
                         continue
                     self._handle(frames)
+                    frames = None    # freed now, not once the next message has come
                 if self._unwind:
                     self._unwind_cancelled()
                 if _now() >= self._next_housekeeping:
@@ -142,6 +187,24 @@ class Server:
             except OSError:
                 pass
         event(log, INFO, "stopped", sessions_freed=n)
+
+    def _wait(self, ms):
+        """The frames of the next message, after at most ``ms`` milliseconds; None if none
+        came. A blocking recv with a time-out: the fewest system calls a wait can make
+        (a poll, then a recv, makes twice as many)."""
+        sock = self.sock
+        if ms != self._rcvtimeo:
+            sock.setsockopt(zmq.RCVTIMEO, ms)
+            self._rcvtimeo = ms
+        try:
+            frame = _sock_recv(sock, 0, False)
+        except zmq.Again:
+            return None
+        frames = [frame]
+        while frame.more:
+            frame = _sock_recv(sock, _NOBLOCK, False)
+            frames.append(frame)
+        return frames
 
     def _poll_ms(self):
         soonest = min((s.next_deadline() for s in self.sessions.values() if s.frames),
@@ -195,12 +258,9 @@ class Server:
     def _control(self):
         """Called by a running batch: read the socket without blocking (see the docstring),
         then serve the other connections' messages before the batch goes on."""
-        while self.backlogged < MAX_BACKLOG:
-            try:
-                frames = self.sock.recv_multipart(zmq.NOBLOCK, copy=False)
-            except zmq.Again:
-                break
-            self._take(frames, always_queue=True)
+        sock = self.sock
+        while self.backlogged < MAX_BACKLOG and _readable(sock):
+            self._take(_recv_message(sock), always_queue=True)
         if self.backlog and self._nesting < MAX_NESTING:
             self._serve_others()
 
@@ -281,16 +341,15 @@ class Server:
         active = self._active
         active[identity] = active.get(identity, 0) + 1
         try:
-            self._handle_one(frames, epoch)
+            self._handle_one(identity, frames, epoch)
         finally:
             if active[identity] == 1:
                 del active[identity]
             else:
                 active[identity] -= 1
 
-    def _handle_one(self, frames, epoch):
+    def _handle_one(self, identity, frames, epoch):
         self.messages += 1
-        identity = frames[0].bytes
         rest = frames[1:]
         header = {}
         try:
@@ -300,12 +359,13 @@ class Server:
                                     f"{limits.max_frames} (--max-frames)", limit="max_frames")
             # The header first, so that an error about the rest can still name the request.
             header = adproto.decode_header(rest[0]) if rest else {}
-            size = sum(len(f) for f in rest)
+            size = sum(map(len, rest))
             if size > limits.max_message_bytes:
                 raise LimitExceeded(f"message has {size} bytes; the limit is "
                                     f"{limits.max_message_bytes} (--max-message-bytes)",
                                     limit="max_message_bytes")
-            header, body = adproto.decode(rest, max_array_bytes=limits.max_array_bytes)
+            header, body = adproto.decode(rest, max_array_bytes=limits.max_array_bytes,
+                                          header=header)   # (decoded once)
             self._dispatch(identity, header, body, epoch, rest)
         except ProtocolError as exc:
             event(log, WARNING, "message refused", peer=identity.hex(), type=exc.error_type,
@@ -482,7 +542,7 @@ class Server:
             fields["session"] = session
         frames = adproto.encode(kind, body, **fields)
         try:
-            self.sock.send_multipart([identity, *frames], zmq.NOBLOCK, copy=False)
+            _send_message(self.sock, identity, frames)
         except zmq.ZMQError as exc:
             # The peer is gone (EHOSTUNREACH) or not reading (EAGAIN); drop its sessions'
             # replies rather than block everyone else.

@@ -6,6 +6,7 @@ the body as frames of their own, C-contiguous and little-endian, so that a large
 array is sent and received without a copy.
 """
 import sys
+import threading
 
 import msgpack
 import numpy as np
@@ -34,6 +35,18 @@ DTYPES = frozenset({
 _LITTLE = sys.byteorder == "little"
 _EMPTY = b""
 
+# Both tables are built once, from the whitelist. The encoder finds an array's wire name by
+# dtype.num (a C field: numpy 2 computes dtype.name in Python, about 1.7 us an array), the
+# decoder its little-endian dtype by name (np.dtype(name) would be rebuilt for every array).
+_WIRE_NAMES = {}                 # dtype.num -> wire name
+for _code in np.typecodes["All"]:
+    _dt = np.dtype(_code)
+    if _dt.name in DTYPES:
+        _WIRE_NAMES[_dt.num] = _dt.name
+_WIRE_DTYPES = {name: np.dtype(name).newbyteorder("<") for name in DTYPES}
+assert set(_WIRE_NAMES.values()) == DTYPES
+del _code, _dt
+
 
 class Ref:
     """A reference to a handle, as it appears in an op's arguments."""
@@ -59,13 +72,12 @@ class Ref:
 
 def _wire_array(arr):
     """The array as the wire carries it: whitelisted dtype, little-endian, C-contiguous."""
-    name = arr.dtype.name
-    if name not in DTYPES:
+    dtype = arr.dtype
+    name = _WIRE_NAMES.get(dtype.num)   # the same as dtype.name, for whitelisted dtypes
+    if name is None:
         raise ProtocolError(f"dtype {arr.dtype} cannot be sent; allowed: {sorted(DTYPES)}")
-    if not arr.dtype.isnative or (arr.dtype.byteorder == ">"):
-        arr = arr.astype(arr.dtype.newbyteorder("<"))
-    if not _LITTLE:  # pragma: no cover - no big-endian hosts in CI
-        arr = arr.astype(arr.dtype.newbyteorder("<"))
+    if not (_LITTLE and dtype.isnative):  # (big-endian hosts: every dtype needs the swap)
+        arr = arr.astype(dtype.newbyteorder("<"))
     if not arr.flags.c_contiguous:
         # (np.ascontiguousarray would also turn a 0-d array into a 1-d one)
         arr = np.ascontiguousarray(arr)
@@ -103,15 +115,17 @@ _SMALL_BYTES = [bytes((i,)) for i in range(256)]
 class _Packer:
     """One message's packing state: the buffers that follow the body.
 
-    It holds no packer of its own: a packer whose ``default`` is this object's bound method
-    would make a reference cycle, and keep every array packed alive until the cyclic
-    garbage collector happened to run.
+    It holds no packer with a ``default`` of its own: a packer whose ``default`` is this
+    object's bound method would make a reference cycle, and keep every array packed alive
+    until the cyclic garbage collector happened to run. (``pack_plain`` is the ``pack`` of a
+    packer without a ``default``, for the payloads of extension values: no cycle.)
     """
 
-    __slots__ = ("buffers",)
+    __slots__ = ("buffers", "pack_plain")
 
-    def __init__(self):
+    def __init__(self, pack_plain):
         self.buffers = []
+        self.pack_plain = pack_plain
 
     def nested(self, value):
         # A Packer is not reentrant: values inside an extension get a packer of their
@@ -119,14 +133,13 @@ class _Packer:
         return msgpack.packb(value, default=self.default, strict_types=True, use_bin_type=True)
 
     def default(self, obj):
+        if type(obj) is _ndarray:   # first: most values that come here are arrays
+            return self.array(obj)
         h = getattr(obj, "__adhandle__", None)
         if h is not None:
             return msgpack.ExtType(EXT_HANDLE, msgpack.packb(h))
         if isinstance(obj, np.ndarray):
-            arr, name = _wire_array(obj)
-            index = len(self.buffers)
-            self.buffers.append(memoryview(arr).cast("B") if arr.size else _EMPTY)
-            return msgpack.ExtType(EXT_ARRAY, msgpack.packb([index, name, list(arr.shape)]))
+            return self.array(obj)
         if isinstance(obj, tuple):
             return msgpack.ExtType(EXT_TUPLE, self.nested(list(obj)))
         if isinstance(obj, bool) or isinstance(obj, np.bool_):
@@ -139,7 +152,8 @@ class _Packer:
         if isinstance(obj, (float, np.floating)):
             return float(obj)
         if isinstance(obj, (complex, np.complexfloating)):
-            return msgpack.ExtType(EXT_COMPLEX, msgpack.packb([float(obj.real), float(obj.imag)]))
+            return _new_tuple(_ExtType, (EXT_COMPLEX, self.pack_plain(
+                [float(obj.real), float(obj.imag)])))
         if isinstance(obj, slice):
             return msgpack.ExtType(EXT_SLICE, self.nested([obj.start, obj.stop, obj.step]))
         if obj is Ellipsis:
@@ -152,33 +166,108 @@ class _Packer:
             return list(obj)
         raise ProtocolError(f"cannot encode a value of type {type(obj).__name__}")
 
+    def array(self, arr):
+        dtype = arr.dtype
+        name = _WIRE_NAMES.get(dtype.num)
+        view = memoryview(arr) if name is not None and _LITTLE and dtype.isnative else None
+        if view is None or not view.c_contiguous:
+            # An error, or a copy that fixes the byte order or the layout.
+            arr, name = _wire_array(arr)
+            view = memoryview(arr)
+        buffers = self.buffers
+        index = len(buffers)
+        buffers.append(view.cast("B") if view.nbytes else _EMPTY)
+        # (a tuple packs as an array, as list(arr.shape) would)
+        return _new_tuple(_ExtType, (EXT_ARRAY, self.pack_plain([index, name, arr.shape])))
+
+
+_ndarray = np.ndarray
+
+
+class _Packers:
+    """One thread's msgpack packers, made once: making a Packer for every pack (which
+    msgpack.packb does) costs more than packing a small message. ``plain`` packs headers
+    and extension payloads (plain values: it never calls back into Python, so it is never
+    re-entered); ``body`` packs bodies, with ``state.default`` for what msgpack does not
+    know. The packers refer to the state, the state to no packer with a default: no cycle.
+    """
+
+    __slots__ = ("plain", "state", "body", "busy")
+
+    def __init__(self):
+        self.plain = msgpack.Packer(use_bin_type=True)
+        self.state = _Packer(self.plain.pack)
+        self.body = msgpack.Packer(default=self.state.default, strict_types=True,
+                                   use_bin_type=True)
+        self.busy = False
+
+
+_local = threading.local()   # .packers: this thread's _Packers
+_KEEP_PACKERS_BYTES = 1 << 20
+
+
+def _packers():
+    try:
+        return _local.packers
+    except AttributeError:
+        packers = _local.packers = _Packers()
+        return packers
+
 
 def pack_header(kind, **fields):
     """The header frame: protocol version, message kind and routing fields."""
-    header = {"v": PROTOCOL_VERSION, "kind": kind}
-    header.update(fields)
-    return msgpack.packb(header, use_bin_type=True)
+    return _packers().plain.pack({"v": PROTOCOL_VERSION, "kind": kind, **fields})
 
 
 def encode(kind, body, **header_fields):
     """Frames for one message: [header, body, *array buffers]."""
-    p = _Packer()
     try:
-        body_bytes = msgpack.packb(body, default=p.default, strict_types=True,
-                                   use_bin_type=True)
+        packers = _local.packers
+    except AttributeError:
+        packers = _packers()
+    if packers.busy:
+        # encode called from inside a body being packed on this thread (by a __adhandle__
+        # property?): a Packer is not reentrant, so this message gets packers of its own.
+        packers = _Packers()
+    state = packers.state
+    buffers = state.buffers = []
+    packers.busy = True
+    try:
+        body_bytes = packers.body.pack(body)
     except (ValueError, OverflowError, RecursionError) as exc:
         if isinstance(exc, ProtocolError):
             raise
         raise ProtocolError(f"cannot encode the body: {exc}") from None
-    return [pack_header(kind, **header_fields), body_bytes, *p.buffers]
+    finally:
+        packers.busy = False
+        state.buffers = None   # the thread's packers must not keep this message's arrays
+    header = packers.plain.pack({"v": PROTOCOL_VERSION, "kind": kind, **header_fields})
+    if len(body_bytes) > _KEEP_PACKERS_BYTES:
+        # A packer keeps the largest buffer it ever needed: not one this large.
+        _local.packers = _Packers()
+    return [header, body_bytes, *buffers]
 
 
 def _buffer_of(frame):
-    return frame.buffer if hasattr(frame, "buffer") else frame
+    """What a frame's bytes are read through: bytes as they are, any other buffer (a
+    zmq.Frame is one) through a memoryview, else the object's ``buffer``."""
+    if type(frame) is bytes:
+        return frame
+    try:
+        return memoryview(frame)
+    except TypeError:
+        return frame.buffer if hasattr(frame, "buffer") else frame
 
 
-def _is_int(x):
-    return type(x) is int
+def _frame_view(frame, writeable=False):
+    """A byte view of an array frame; the decoded arrays are views over it. Read-only
+    unless asked (a zmq.Frame's own buffer is writable)."""
+    try:
+        view = memoryview(frame)
+    except TypeError:
+        view = memoryview(_buffer_of(frame))
+    view = view.cast("B")
+    return view if writeable and not view.readonly else view.toreadonly()
 
 
 def _array_from(buffers, payload, max_array_bytes):
@@ -186,27 +275,31 @@ def _array_from(buffers, payload, max_array_bytes):
         index, name, shape = payload
     except (TypeError, ValueError):
         raise ProtocolError("array extension must be [frame index, dtype, shape]") from None
-    if not _is_int(index) or not 0 <= index < len(buffers):
+    if type(index) is not int or not 0 <= index < len(buffers):
         raise ProtocolError(f"array refers to frame {index!r}, but the message has "
                             f"{len(buffers)} array frame(s)")
-    if name not in DTYPES:
+    dtype = _WIRE_DTYPES.get(name)
+    if dtype is None:
         raise ProtocolError(f"dtype {name!r} is not allowed; allowed: {sorted(DTYPES)}")
-    if not isinstance(shape, list) or not all(_is_int(n) and n >= 0 for n in shape):
+    if not isinstance(shape, list):
         raise ProtocolError(f"array shape {shape!r} must be a list of non-negative integers")
-    dtype = np.dtype(name).newbyteorder("<")
-    buf = buffers[index]
     count = 1
     for n in shape:
+        if type(n) is not int or n < 0:
+            raise ProtocolError(f"array shape {shape!r} must be a list of non-negative "
+                                "integers")
         count *= n
-    if max_array_bytes is not None and count * dtype.itemsize > max_array_bytes:
+    buf = buffers[index]
+    nbytes = count * dtype.itemsize
+    if max_array_bytes is not None and nbytes > max_array_bytes:
         raise LimitExceeded(f"array of shape {tuple(shape)} and dtype {name} holds "
-                            f"{count * dtype.itemsize} bytes; the limit is {max_array_bytes}",
+                            f"{nbytes} bytes; the limit is {max_array_bytes}",
                             limit="max_array_bytes")
-    if count * dtype.itemsize != len(buf):
+    if nbytes != len(buf):
         raise ProtocolError(f"array frame {index} holds {len(buf)} bytes, but dtype {name} "
-                            f"and shape {tuple(shape)} need {count * dtype.itemsize}")
+                            f"and shape {tuple(shape)} need {nbytes}")
     if count:
-        return np.frombuffer(buf, dtype=dtype, count=count).reshape(shape)
+        return np.ndarray(shape, dtype, buf)   # read-only, as its buffer is (_frame_view)
     arr = np.empty(shape, dtype)
     arr.flags.writeable = False   # like every other decoded array
     return arr
@@ -228,13 +321,13 @@ class _Decoder:
         return msgpack.unpackb(data, ext_hook=self.ext_hook, raw=False, strict_map_key=False)
 
     def ext_hook(self, code, data):
+        if code == EXT_ARRAY:
+            return _array_from(self.buffers, msgpack.unpackb(data), self.max_array_bytes)
         if code == EXT_HANDLE:
             h = msgpack.unpackb(data)
             if not isinstance(h, int) or isinstance(h, bool):
                 raise ProtocolError(f"a handle must be an integer, got {h!r}")
             return Ref(h)
-        if code == EXT_ARRAY:
-            return _array_from(self.buffers, msgpack.unpackb(data), self.max_array_bytes)
         if code == EXT_COMPLEX:
             parts = msgpack.unpackb(data)
             if not (isinstance(parts, list) and len(parts) == 2 and
@@ -259,18 +352,23 @@ class _Decoder:
         raise ProtocolError(f"unknown extension type {code}")
 
 
-def decode(frames, max_depth=64, max_array_bytes=None):
+def decode(frames, max_depth=64, max_array_bytes=None, header=None, writeable=False):
     """(header, body) from the frames of one message (router identity already removed).
 
-    Arrays in the body are read-only views over their frames.
+    Arrays in the body are read-only views over their frames (``writeable``: writable
+    ones, for a receiver that hands them on as its own, as a client does with the values
+    it fetched). ``header``: what decode_header(frames[0]) returned, if the caller has it
+    already.
     """
     if len(frames) < 2:
         raise ProtocolError(f"a message needs a header and a body frame, got {len(frames)} frame(s)")
-    header = decode_header(frames[0])
-    buffers = [memoryview(_buffer_of(f)).cast("B") for f in frames[2:]]
+    if header is None:
+        header = decode_header(frames[0])
+    buffers = [_frame_view(f, writeable) for f in frames[2:]]
     decoder = _Decoder(buffers, max_depth, max_array_bytes)
     try:
-        body = decoder.unpack(_buffer_of(frames[1]))
+        body = msgpack.unpackb(_buffer_of(frames[1]), ext_hook=decoder.ext_hook, raw=False,
+                               strict_map_key=False)   # (decoder.unpack, one call less)
     except ProtocolError:
         raise
     except (ValueError, TypeError, msgpack.UnpackException) as exc:
@@ -289,8 +387,9 @@ def decode_header(frame):
         raise ProtocolError(f"header is not valid msgpack: {exc}") from None
     if not isinstance(header, dict):
         raise ProtocolError("header must be a map")
-    if type(header.get("v")) is not int or header["v"] != PROTOCOL_VERSION:
-        raise VersionError(f"protocol version {header.get('v')!r} is not supported "
+    v = header.get("v")
+    if type(v) is not int or v != PROTOCOL_VERSION:
+        raise VersionError(f"protocol version {v!r} is not supported "
                            f"(this side speaks {PROTOCOL_VERSION})")
     if not isinstance(header.get("kind"), str):
         raise ProtocolError("header needs a string 'kind'")

@@ -56,6 +56,7 @@ EAGER_RELEASE_BYTES = 1 << 16   # ... unless one of them holds this much (or an 
 HEARTBEAT_MS = 10_000          # ZMTP heartbeats: a host that vanished is noticed ...
 HEARTBEAT_TIMEOUT_MS = 60_000  # ... after this long without any traffic
 MAX_REDIRECTS = 3
+RECV_WAIT_MS = 100             # a wait for a reply checks the connection this often
 _MONITOR_EVENTS = (zmq.EVENT_DISCONNECTED | zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL |
                    zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL | zmq.EVENT_HANDSHAKE_FAILED_AUTH)
 
@@ -141,7 +142,7 @@ class Session:
     # --- the connection ------------------------------------------------------------------------
     def _connect(self, address):
         self._close_socket()
-        sock = self.ctx.socket(zmq.DEALER)
+        sock = self.ctx.socket(zmq.DEALER, socket_class=_Socket)
         sock.setsockopt(zmq.LINGER, 0)
         sock.setsockopt(zmq.HEARTBEAT_IVL, HEARTBEAT_MS)
         sock.setsockopt(zmq.HEARTBEAT_TIMEOUT, HEARTBEAT_TIMEOUT_MS)
@@ -153,6 +154,10 @@ class Session:
         else:
             self.curve = False
         self._monitor = sock.get_monitor_socket(_MONITOR_EVENTS)
+        # _recv waits in a blocking recv, which makes fewer system calls than a poll of
+        # the socket and its monitor, then a recv: so a wait looks at the monitor (and
+        # the private daemon, and the deadline) every RECV_WAIT_MS only.
+        sock.setsockopt(zmq.RCVTIMEO, RECV_WAIT_MS)
         sock.connect(address)
         self.sock = sock
         self.address = address
@@ -446,10 +451,12 @@ class Session:
             return
         while True:
             try:
+                # Asked first: this runs at every sync, and most of the time there is no
+                # event (see _poll). (A closed socket must not reach zmq_poll.)
+                if mon.closed or not _poll([(mon, _POLLIN)], 0):
+                    return
                 ev = recv_monitor_message(mon, zmq.NOBLOCK)
-            except zmq.Again:
-                return
-            except zmq.ZMQError:
+            except zmq.ZMQError:   # (zmq.Again among them) the monitor is closed or empty
                 return
             e = ev["event"]
             if e & (zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL |
@@ -469,14 +476,12 @@ class Session:
                              "the network failed)")
 
     def _recv(self, deadline):
-        poller = zmq.Poller()
-        poller.register(self.sock, zmq.POLLIN)
-        poller.register(self._monitor, zmq.POLLIN)
+        sock = self.sock
         while True:
-            ready = dict(poller.poll(500))
-            if self.sock in ready:
-                frames = self.sock.recv_multipart(copy=False)
-                return adproto.decode(frames)
+            frames = _recv_message(sock, 0)    # waits RECV_WAIT_MS at most (RCVTIMEO)
+            if frames is not None:
+                # writable: fetched values are the user's, as numpy's own arrays are
+                return adproto.decode(frames, writeable=True)
             self._poll_monitor()
             if self.lost is not None:
                 self._lose(self.lost)
@@ -554,6 +559,49 @@ class Session:
         self.closed = True
         self._close_socket()
         self._stop_private_daemon()
+
+
+# Socket calls without what pyzmq's conveniences cost on every message (microseconds a
+# round trip, against a budget of tens): send_multipart type-checks every frame and ors
+# enum flags in Python, recv_multipart asks getsockopt(RCVMORE) after every frame although
+# recv(copy=False) has read it already. _poll_monitor asks with a poll that does not wait:
+# a recv that finds nothing raises zmq.Again, and getsockopt(EVENTS) takes its option
+# through a Python enum.
+_sock_send = zmq.backend.Socket.send
+_sock_recv = zmq.backend.Socket.recv
+_SNDMORE = int(zmq.SNDMORE)
+_NOBLOCK = int(zmq.NOBLOCK)
+_POLLIN = int(zmq.POLLIN)
+_poll = zmq.zmq_poll
+
+
+class _Socket(zmq.Socket):
+    """The session's DEALER, whose send_multipart goes straight to each frame's send (the
+    frames are adproto.encode's: bytes and buffers, no type check needed)."""
+
+    def send_multipart(self, msg_parts, flags=0, copy=True, track=False, **kwargs):
+        if track or kwargs:
+            return super().send_multipart(msg_parts, flags, copy, track, **kwargs)
+        flags = int(flags)
+        more = flags | _SNDMORE
+        last = len(msg_parts) - 1
+        for i in range(last):
+            _sock_send(self, msg_parts[i], more, copy)
+        return _sock_send(self, msg_parts[last], flags, copy)
+
+
+def _recv_message(sock, flags=_NOBLOCK):
+    """The frames of the next message on ``sock``, as zmq.Frames (large arrays are not
+    copied); None if none came (at once with NOBLOCK, else within the socket's RCVTIMEO)."""
+    try:
+        frame = _sock_recv(sock, flags, False)
+    except zmq.Again:
+        return None
+    frames = [frame]
+    while frame.more:   # the rest of a message arrives with its first frame
+        frame = _sock_recv(sock, _NOBLOCK, False)
+        frames.append(frame)
+    return frames
 
 
 def _redirected(front, address):
