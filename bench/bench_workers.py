@@ -37,11 +37,11 @@ TICK = os.sysconf("SC_CLK_TCK")
 
 
 # --- the heavy workload: the daemon's work dominates -----------------------------------------
-N_HEAVY = 256
+N_HEAVY = 384
 
 
 class HeavyWorkload:
-    """The gradient of sum(tanh(W @ X)^2) for 256x256 W and X kept on the daemon: two
+    """The gradient of sum(tanh(W @ X)^2) for 384x384 W and X kept on the daemon: two
     matrix products per gradient there, a handful of ops and one number back here. With
     the daemon's CPU per gradient well above the client's, this measures what more
     workers give when the daemon is the bottleneck, which is what --workers is for."""
@@ -342,7 +342,7 @@ def main(argv=None):
                    help="BLAS/OpenMP threads of every process (default 1; 0: environment's)")
     p.add_argument("--workload", choices=sorted(WORKLOADS), default="light",
                    help="light: bench/load.py's tiny gradient (the clients' CPU dominates); "
-                   "heavy: 256x256 matrix products on the daemon (its CPU dominates)")
+                   "heavy: 384x384 matrix products on the daemon (its CPU dominates)")
     p.add_argument("--json", metavar="PATH", help="also write the report to PATH")
     p.add_argument("--client", action="store_true", help=argparse.SUPPRESS)  # internal
     args = p.parse_args(argv)
