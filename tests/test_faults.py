@@ -670,3 +670,27 @@ def test_a_callback_is_served_while_another_sessions_batch_runs(daemon, bystande
     np.testing.assert_allclose(g, [6.0, 24.0])
     assert body["error"] is None, body
     assert waited < 1.0, f"a gradient with a callback waited {waited:.1f} s"
+
+
+def test_many_long_batches_at_once_all_finish(daemon, bystander):
+    """More sessions with long batches than the daemon nests (MAX_NESTING): each batch is
+    served inside the one before it until the limit, the rest wait their turn; every one
+    gets its own right answer, and the bystander's gradients stay right."""
+    a = np.ones((1024, 1024))
+    socks = []
+    for k in range(10):
+        sock, sid = _raw_session(daemon.address)
+        ops = [[1, "array", 1, [a * (k + 1)], None]] + \
+              [[i + 2, "matmul", 2, [Ref(1), Ref(1)], None] for i in range(4)] + \
+              [[6, "sum", 3, [Ref(2)], None]]
+        sock.send_multipart(adproto.encode(kinds.BATCH, {"ops": ops, "sync": True,
+                                                         "fetch": [3]}, req=2, session=sid))
+        socks.append(sock)
+    bystander.check()
+    for k, sock in enumerate(socks):
+        assert sock.poll(120_000), f"session {k} got no answer"
+        header, body = adproto.decode(sock.recv_multipart())
+        sock.close(0)
+        assert body["error"] is None, body
+        assert body["values"][0] == 1024 ** 3 * (k + 1) ** 2
+    bystander.check()
