@@ -57,7 +57,8 @@ class Instr:
     """One step of a program. ``spec`` pairs argument positions with the slots they read."""
 
     __slots__ = ("kind", "prim", "fun", "out", "spec", "template", "kwargs", "diff",
-                 "src", "cast", "end", "seed", "starts", "outs", "sweep", "live")
+                 "src", "cast", "end", "seed", "starts", "outs", "sweep", "live", "nested",
+                 "kw_nested")
 
     def __init__(self, kind, out, **fields):
         self.kind = kind
@@ -65,7 +66,8 @@ class Instr:
         self.prim = self.fun = self.src = self.cast = self.end = self.seed = None
         self.spec, self.template, self.kwargs = (), (), {}
         self.diff = False
-        self.starts = self.outs = self.sweep = ()
+        self.starts = self.outs = self.sweep = self.nested = ()
+        self.kw_nested = False
         self.live = False
         for k, v in fields.items():
             setattr(self, k, v)
@@ -106,7 +108,11 @@ def execute(instrs, vals, check=None):
             args = list(ins.template)
             for pos, slot in ins.spec:
                 args[pos] = vals[slot]
-            vals[ins.out] = ins.fun(*args, **ins.kwargs)
+            if ins.nested or ins.kw_nested:
+                args, kwargs = _with_nested(ins, args, vals)
+                vals[ins.out] = ins.fun(*args, **kwargs)
+            else:
+                vals[ins.out] = ins.fun(*args, **ins.kwargs)
             if check is not None:
                 countdown -= 1
                 if not countdown:
@@ -148,14 +154,71 @@ def _sweep(ins, vals, check):
         args = list(step.template)
         for pos, slot in step.spec:
             args[pos] = vals[slot]
+        kwargs = step.kwargs
+        if step.nested or step.kw_nested:
+            args, kwargs = _with_nested(step, args, vals)
         ans = vals[step.out]
         for (pos, src), rule in rules:
-            c = rule(g, ans, *args, **step.kwargs)
+            c = rule(g, ans, *args, **kwargs)
             if c is None:
                 continue
             prev = cot.get(src)
             cot[src] = c if prev is None else add_cotangents(prev, c)
     return [_zeros_for(vals[s]) if cot.get(s) is None else cot[s] for s in starts]
+
+
+def _with_nested(ins, args, vals):
+    """An instruction's arguments and keywords with the slots inside containers filled."""
+    for pos in ins.nested:
+        args[pos] = _fill(ins.template[pos], vals)
+    return args, (_fill(ins.kwargs, vals) if ins.kw_nested else ins.kwargs)
+
+
+class _Nested:
+    """Stands, inside a container argument, for the value of a slot."""
+
+    __slots__ = ("slot",)
+
+    def __init__(self, slot):
+        self.slot = slot
+
+
+_CONTAINERS = (tuple, list, dict, slice)
+
+
+def _placeholders(x):
+    """``x`` with each recording box inside it replaced by a _Nested; ``x`` itself if it
+    holds none."""
+    t = type(x)
+    if t is Box:
+        if x._level != RECORD_LEVEL:
+            raise NotReplayable("the call used a value traced outside it")
+        return _Nested(x._node.index)
+    if t is tuple or t is list:
+        items = [_placeholders(v) for v in x]
+        return x if all(a is b for a, b in zip(items, x)) else t(items)
+    if t is dict:
+        items = {k: _placeholders(v) for k, v in x.items()}
+        return x if all(items[k] is v for k, v in x.items()) else items
+    if t is slice:
+        parts = [_placeholders(v) for v in (x.start, x.stop, x.step)]
+        return x if all(a is b for a, b in zip(parts, (x.start, x.stop, x.step))) \
+            else slice(*parts)
+    return x
+
+
+def _fill(x, vals):
+    """``x`` with each _Nested replaced by its slot's value."""
+    t = type(x)
+    if t is _Nested:
+        return vals[x.slot]
+    if t is tuple or t is list:
+        return t(_fill(v, vals) for v in x)
+    if t is dict:
+        return {k: _fill(v, vals) for k, v in x.items()}
+    if t is slice:
+        return slice(_fill(x.start, vals), _fill(x.stop, vals), _fill(x.step, vals))
+    return x
 
 
 # --- compiling ------------------------------------------------------------------------
@@ -191,22 +254,38 @@ class _Compiler:
         for value in kwargs.values():
             if type(value) is Box:
                 raise NotReplayable(f"op '{prim.name}' got a traced keyword argument")
-        template, spec = list(args), []
+        template, spec, nested = list(args), [], []
         for pos, a in enumerate(args):
             if type(a) is Box:
                 if a._level != RECORD_LEVEL:
                     raise NotReplayable("the call used a value traced outside it")
                 spec.append((pos, a._node.index))
                 template[pos] = None
+            elif type(a) in _CONTAINERS:
+                # Values inside a container argument (an index tuple holding an index array
+                # made from an input) are read again at every replay; no gradient goes
+                # through them, as none does when they are traced.
+                held = _placeholders(a)
+                if held is not a:
+                    template[pos] = held
+                    nested.append(pos)
+        kw_nested = False
+        if kwargs and any(type(v) in _CONTAINERS for v in kwargs.values()):
+            held = _placeholders(kwargs)
+            if held is not kwargs:
+                kwargs, kw_nested = held, True
         raw = list(template)
         for pos, slot in spec:
             raw[pos] = self.values[slot]
-        ans = prim.fun(*raw, **kwargs)
+        for pos in nested:
+            raw[pos] = _fill(template[pos], self.values)
+        ans = prim.fun(*raw, **(_fill(kwargs, self.values) if kw_nested else kwargs))
         diff = prim.status != ZERO_GRADIENT
         out = self.new_slot(ans, diff)
         self.instrs.append(Instr(PRIM, out._node.index, prim=prim, fun=prim.fun,
                                  spec=tuple(spec), template=tuple(template),
-                                 kwargs=kwargs, diff=diff))
+                                 kwargs=kwargs, diff=diff, nested=tuple(nested),
+                                 kw_nested=kw_nested))
         return out
 
     def slot_of(self, value):

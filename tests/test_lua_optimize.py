@@ -195,3 +195,26 @@ def test_a_training_loop_replays_to_the_same_parameters(lua):
     return math.max(maxdiff(p1, p2), math.abs(l1 - l2))
     """)
     assert worst < 1e-12
+
+
+def test_a_classifier_with_integer_targets_replays(lua, capfd):
+    worst = run(lua, r"""
+    local nn = autograd.nn
+    local lin, params = nn.Linear(4, 3)
+    local lsm = nn.LogSoftMax()
+    local nll = nn.ClassNLLCriterion()
+    local function loss(p, x, y) return nll(lsm(lin(p, x)), y) end
+    local fast, slow = autograd(loss, {optimize = true}), autograd(loss)
+    local worst = 0
+    for i = 1, 4 do
+      local x = torch.randn(6, 4)
+      local y = torch.LongTensor(6)
+      for k = 1, 6 do y[k] = (k + i) % 3 + 1 end
+      local g1, l1 = fast(params, x, y)
+      local g2, l2 = slow(params, x, y)
+      worst = math.max(worst, maxdiff(g1, g2), math.abs(l1 - l2))
+    end
+    return worst
+    """)
+    assert worst < 1e-12
+    assert "traced on every call" not in capfd.readouterr().err

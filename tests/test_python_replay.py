@@ -88,6 +88,26 @@ def test_replay_recomputes_non_differentiated_arguments_and_comparisons(session)
     assert len(fast.tapes) == 3
 
 
+def test_integer_inputs_used_as_indices_are_read_afresh(session):
+    def nll(W, x, labels):
+        logits = np.dot(x, W)
+        logp = logits - np.log(np.sum(np.exp(logits), axis=1, keepdims=True))
+        picked = np.take_along_axis(logp, labels[:, None], axis=1)
+        return -np.sum(picked) - np.sum(logp[np.arange(4), labels]) + np.sum(
+            np.take(logp, labels, axis=1))
+
+    fast = adclient.grad(nll, optimize=True)
+    rng = onp.random.RandomState(3)
+    W = rng.randn(5, 3)
+    for _ in range(4):
+        x, labels = rng.randn(4, 5), rng.randint(0, 3, size=4)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")       # replayed, not traced with a warning
+            got = fast(W, x, labels)
+        close(got, adclient.grad(nll)(W, x, labels))
+    assert len(fast.tapes) == 1
+
+
 def test_value_and_grad_with_arrays_on_the_daemon(session):
     fast = adclient.value_and_grad(mlp_loss, optimize=True)
     rng = onp.random.RandomState(1)

@@ -11,6 +11,7 @@ whatever they are, and their derivatives are getitem's.
 """
 import numpy as np
 
+from ..engine.tracer import Box
 from .base import unbroadcast, shape_of, ndim_of, dtype_of
 from .registry import defop, defcomposite, P
 
@@ -53,22 +54,28 @@ def along_axis(axis, ndim, index):
     return (slice(None),) * (axis % ndim) + (index,)
 
 
+def _index_array(indices):
+    # Indices as numpy takes them; a boxed one (a tape being compiled boxes every input,
+    # integer ones too, to read them afresh at each replay) stays as it is.
+    return indices if isinstance(indices, Box) else np.asarray(indices)
+
+
 def take(a, indices, axis=None, mode="raise"):
     if axis is None:
         a, axis = P.ravel(a), 0
     n = shape_of(a)[axis]
     if mode == "wrap":
-        indices = np.mod(indices, n)
+        indices = P.mod(indices, n)
     elif mode == "clip":
-        indices = np.clip(indices, 0, n - 1)
-    return P.getitem(a, along_axis(axis, ndim_of(a), np.asarray(indices)))
+        indices = P.clip(indices, 0, n - 1)
+    return P.getitem(a, along_axis(axis, ndim_of(a), _index_array(indices)))
 
 
 def take_along_axis(arr, indices, axis=-1):
     if axis is None:
         arr, axis = P.ravel(arr), 0
-    indices = np.asarray(indices)
-    ndim = indices.ndim
+    indices = _index_array(indices)
+    ndim = ndim_of(indices)
     axis %= ndim
     # As numpy builds it: ``indices`` on the axis, an aranged column on every other axis.
     index = tuple(indices if i == axis else
