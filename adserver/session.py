@@ -25,7 +25,7 @@ from collections import OrderedDict, deque
 import numpy as np
 
 from adproto import DTYPES, Ref, error_object, kinds
-from .engine import Box, getval_all, trace_level, EngineError
+from .engine import Box, getval_all, trace_level, zero_cotangent, EngineError
 from .ops import OPS
 from .ops import P
 from .engine.tuples import accumulate, tuple_item, is_tuple_value
@@ -521,7 +521,7 @@ class Session:
         except StopIteration as stop:
             seq, out, starts = frame.gen_op
             frame.gen = None
-            grads = [_zeros_for(s) if g is None else g for g, s in zip(stop.value, starts)]
+            grads = [zero_cotangent(s) if g is None else g for g, s in zip(stop.value, starts)]
             self._store(out, grads, seq, "vjp")
             return
         finally:
@@ -660,17 +660,6 @@ def _cancelled(seq, name, during=None):
 
 def _count(v):
     return len(v) if isinstance(v, (tuple, list)) else 1
-
-
-def _float_type(value):
-    """The value's own float or complex type (float32 stays float32); float64 otherwise."""
-    dtype = np.result_type(value)
-    return dtype if np.issubdtype(dtype, np.inexact) else np.dtype(np.float64)
-
-
-def _zeros_for(start):
-    raw = getval_all(start)
-    return np.zeros(np.shape(raw), dtype=_float_type(raw))
 
 
 def _element(value, i):

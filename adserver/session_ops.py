@@ -8,12 +8,12 @@ error object for the client. Registry ops (adserver/ops) are the session's other
 import numpy as np
 
 from adproto import Ref, error_object
-from .engine import Box, ForwardNode, Primitive, backward, getval_all, new_box, trace_level
+from .engine import (Box, ForwardNode, Primitive, backward, cotangent_dtype, getval_all,
+                     new_box, trace_level, zero_cotangent)
 from .engine.backward import Batching, backward_seeds
 from .ops import OPS, P
 from . import tape as tapes
-from .session import (OpFailure, _Poisoned, add_cotangents, _bytes_limit, _element,
-                      _float_type, _nbytes, _now, _zeros_for)
+from .session import OpFailure, _Poisoned, add_cotangents, _bytes_limit, _element, _nbytes, _now
 
 
 def _client_forward(*args, _result, **kwargs):
@@ -95,11 +95,6 @@ def _vjp_seeds(seq, end, g):
     return g, g_shape[0]
 
 
-def _seed_zeros(start, count):
-    raw = getval_all(start)
-    return np.zeros((count,) + np.shape(raw), dtype=_float_type(raw))
-
-
 def _op_vjp(s, seq, out, args, kwargs, frame):
     """args: [end, cotangent or nil, [start boxes], level]; out: one handle per start.
 
@@ -123,18 +118,18 @@ def _op_vjp(s, seq, out, args, kwargs, frame):
     if kwargs.get("seeds"):
         g, count = _vjp_seeds(seq, end, g)
         if type(end) is not Box or end._level != level:
-            s._store(out, [_seed_zeros(st, count) for st in starts], seq, "vjp")
+            s._store(out, [zero_cotangent(st, count) for st in starts], seq, "vjp")
             return
         frame.gen = backward_seeds(end._node, g, count, [st._node for st in starts],
                                    add_cotangents, _seed_batching(),
                                    lambda: s._pass_check(frame))
     elif type(end) is not Box or end._level != level:
-        s._store(out, [_zeros_for(st) for st in starts], seq, "vjp")
+        s._store(out, [zero_cotangent(st) for st in starts], seq, "vjp")
         return
     else:
         if g is None:
             g = np.ones_like(np.asarray(getval_all(end._value)),
-                             dtype=_float_type(getval_all(end._value)))
+                             dtype=cotangent_dtype(getval_all(end._value)))
         frame.gen = backward(end._node, g, [st._node for st in starts], add_cotangents,
                              lambda: s._pass_check(frame))
     limit = s.limits.max_backward_seconds
@@ -164,7 +159,7 @@ def _op_tangent(s, seq, out, args, kwargs, frame):
         return
     while type(x) is Box and x._level >= level:
         x = x._value
-    s._store(out, _zeros_for(x), seq, "tangent")
+    s._store(out, zero_cotangent(x), seq, "tangent")
 
 
 def _op_getitem(s, seq, out, args, kwargs, frame):

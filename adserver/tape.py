@@ -24,7 +24,7 @@ tape cannot be replayed, and the client keeps tracing that call.
 import numpy as np
 
 from adproto import Ref
-from .engine import Box, getval_all
+from .engine import Box, cotangent_dtype, getval_all, zero_cotangent
 from .engine.tracer import RECORD_LEVEL, ZERO_GRADIENT
 from .engine.tuples import accumulate, is_tuple_value, tuple_item
 from .ops import OPS, P
@@ -74,7 +74,7 @@ class Instr:
 
 
 class Program:
-    """A compiled tape: slots 0..n_inputs-1 are its inputs, then every value it makes."""
+    """A compiled tape: its first slots are its inputs, then every value it makes."""
 
     def __init__(self, instrs, n_slots, input_meta, outputs):
         self.instrs = instrs
@@ -132,10 +132,10 @@ def _sweep(ins, vals, check):
     """The cotangents of a BACKWARD instruction's starts (zeros where the end is constant)."""
     starts = ins.starts
     if not ins.live:
-        return [_zeros_for(vals[s]) for s in starts]
+        return [zero_cotangent(vals[s]) for s in starts]
     end_value = vals[ins.end]
     if ins.seed is None:
-        g = np.ones_like(np.asarray(end_value), dtype=_float_type(end_value))
+        g = np.ones_like(np.asarray(end_value), dtype=cotangent_dtype(end_value))
     elif ins.seed[0] == "slot":
         g = vals[ins.seed[1]]
     else:
@@ -164,7 +164,7 @@ def _sweep(ins, vals, check):
                 continue
             prev = cot.get(src)
             cot[src] = c if prev is None else add_cotangents(prev, c)
-    return [_zeros_for(vals[s]) if cot.get(s) is None else cot[s] for s in starts]
+    return [zero_cotangent(vals[s]) if cot.get(s) is None else cot[s] for s in starts]
 
 
 def _with_nested(ins, args, vals):
@@ -423,16 +423,6 @@ class _Compiler:
             sweep.append((ins, tuple(rules)))
         return tuple(sweep), True
 
-    def for_unknown(self, name):
-        raise NotReplayable(f"op '{name}' is not replayed")
-
-
-_TRACED_OPS = ("tangent", "custom", "publish", "shared", "unpublish", "tape.begin", "tape.run",
-               "tape.drop")
-for _name in _TRACED_OPS:
-    setattr(_Compiler, "op_" + _name.replace(".", "_"),
-            lambda self, out, args, kwargs, _n=_name: self.for_unknown(_n))
-
 
 def compile_tape(recording, outputs, captured, lookup):
     """A Program from a recording, or NotReplayable.
@@ -452,7 +442,6 @@ def compile_tape(recording, outputs, captured, lookup):
         value = value if isinstance(value, np.ndarray) else np.asarray(value)
         meta.append((value.shape, value.dtype))
         c.env[h] = c.new_slot(value)
-    n_inputs = len(inputs)
     try:
         for op in recording.ops:
             c.run_op(op)
@@ -467,15 +456,5 @@ def compile_tape(recording, outputs, captured, lookup):
             raise NotReplayable(f"output handle {h} was not made by the call")
         v = c.env[h]
         out_spec.append(("slot", v._node.index) if type(v) is Box else ("const", v))
-    assert len(c.values) >= n_inputs
     return Program(c.instrs, len(c.values), meta, out_spec)
 
-
-def _float_type(value):
-    dtype = np.result_type(value)
-    return dtype if np.issubdtype(dtype, np.inexact) else np.dtype(np.float64)
-
-
-def _zeros_for(value):
-    raw = getval_all(value)
-    return np.zeros(np.shape(raw), dtype=_float_type(raw))

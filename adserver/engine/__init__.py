@@ -5,10 +5,10 @@ it while a client computes a gradient it defined itself.
 """
 from .tracer import (Box, Node, ForwardNode, Primitive, getval, getval_all, new_box,
                      trace_level)
-from .backward import backward, CallbackRequest
+from .backward import backward, CallbackRequest, cotangent_dtype, zero_cotangent
 from .errors import EngineError, NotDifferentiable
 
 __all__ = [
     "Box", "Node", "ForwardNode", "Primitive", "getval", "getval_all", "new_box", "trace_level",
-    "backward", "CallbackRequest", "EngineError", "NotDifferentiable",
+    "backward", "CallbackRequest", "cotangent_dtype", "zero_cotangent", "EngineError", "NotDifferentiable",
 ]

@@ -101,9 +101,18 @@ def _numel(value):
     return int(np.size(value))
 
 
-def _float_type(value):
+def cotangent_dtype(value):
+    """The value's own float or complex type (float32 stays float32); float64 otherwise."""
     dtype = np.result_type(value)
     return dtype if np.issubdtype(dtype, np.inexact) else np.dtype(np.float64)
+
+
+def zero_cotangent(value, count=None):
+    """Zeros shaped like ``value`` (traced or not), with a leading axis of ``count`` rows if
+    given: the cotangent of a start the end does not depend on."""
+    raw = getval_all(value)
+    lead = () if count is None else (count,)
+    return np.zeros(lead + np.shape(raw), dtype=cotangent_dtype(raw))
 
 
 def backward_seeds(end_node, seeds, count, start_nodes, add, batching, check=None,
@@ -129,7 +138,7 @@ def backward_seeds(end_node, seeds, count, start_nodes, add, batching, check=Non
         hi = min(count, lo + chunk)
         n = hi - lo
         if seeds is None:
-            block = np.zeros((n, int(np.size(end_raw))), dtype=_float_type(end_raw))
+            block = np.zeros((n, int(np.size(end_raw))), dtype=cotangent_dtype(end_raw))
             block[np.arange(n), np.arange(lo, hi)] = 1
             block = block.reshape((n,) + end_shape)
         else:
@@ -315,8 +324,7 @@ class Batching:
         return self.P.reshape(x, (1,) + _shape(x))
 
     def zeros(self, count, like):
-        raw = getval_all(like)
-        return np.zeros((count,) + np.shape(raw), dtype=_float_type(raw))
+        return zero_cotangent(like, count)
 
     def join(self, blocks):
         return self.P.concatenate_args(0, *blocks)

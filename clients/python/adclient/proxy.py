@@ -393,24 +393,16 @@ def _ufunc_meta(name, args):
                 return a._meta[0], dtype
     elif n == 2:
         a, b = args
-        if type(b) is RemoteArray:
-            a, b = b, a
-            key_of = _swapped_key
+        if type(a) is RemoteArray and type(b) in _SCALARS and a._meta is not None:
+            meta, key = a._meta, (name, a._meta[1], type(b))
+        elif type(b) is RemoteArray and type(a) in _SCALARS and b._meta is not None:
+            meta, key = b._meta, (name, type(a), b._meta[1])
         else:
-            key_of = _key
-        if type(a) is RemoteArray and a._meta is not None and type(b) in _SCALARS:
-            dtype = _RESULT_DTYPES.get(key_of(name, a._meta[1], type(b)))
-            if dtype is not None:
-                return a._meta[0], dtype
+            return _ufunc_meta_general(name, args)
+        dtype = _RESULT_DTYPES.get(key)
+        if dtype is not None:
+            return meta[0], dtype
     return _ufunc_meta_general(name, args)
-
-
-def _key(name, array_dtype, scalar_type):
-    return (name, array_dtype, scalar_type)
-
-
-def _swapped_key(name, array_dtype, scalar_type):
-    return (name, scalar_type, array_dtype)
 
 
 def _ufunc_meta_general(name, args):

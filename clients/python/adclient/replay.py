@@ -233,8 +233,7 @@ class _Plan:
                 self.session = x._session
             if differentiated:
                 self.local = False
-        elif t is np.ndarray or isinstance(x, np.generic) or (
-                differentiated and (t is float or t is complex)):
+        elif self.is_input(x, differentiated):
             self.inputs.append(x)
             key.append((t, np.shape(x), getattr(x, "dtype", None)))
         else:
@@ -258,6 +257,10 @@ class _Plan:
         kwargs = {name: swap(self.kwargs[name], False) for name in sorted(self.kwargs)}
         return args, {k: kwargs[k] for k in self.kwargs}
 
+    def wired(self):
+        """The inputs as the tape ops take them: RemoteArrays, or numpy arrays."""
+        return [leaf if type(leaf) is RemoteArray else np.asarray(leaf) for leaf in self.inputs]
+
     def differentiated(self, args):
         if len(self.argnums) == 1:
             return args[self.argnums[0]]
@@ -271,7 +274,7 @@ def _shape(leaf):
 def _record(kind, fun, plan, session):
     """Run the call traced while the daemon records it; (the cache entry, the answer)."""
     from . import differential
-    wired = [leaf if type(leaf) is RemoteArray else np.asarray(leaf) for leaf in plan.inputs]
+    wired = plan.wired()
     tape_id, handles = begin(session, wired)
     proxies = [RemoteArray(session, h, 0, (_shape(w), w.dtype)) for h, w in zip(handles, wired)]
     args, kwargs = plan.substituted(proxies)
@@ -313,8 +316,7 @@ def _record(kind, fun, plan, session):
 
 
 def _replay(kind, entry, plan, session):
-    wired = [leaf if type(leaf) is RemoteArray else np.asarray(leaf) for leaf in plan.inputs]
-    handles = iter(entry.tape.run(wired, entry.n_remote))
+    handles = iter(entry.tape.run(plan.wired(), entry.n_remote))
     outs = [RemoteArray(session, next(handles), 0, o.meta) if type(o) is _Out else o
             for o in entry.outs]
     if plan.local:

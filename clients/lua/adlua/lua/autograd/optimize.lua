@@ -152,12 +152,17 @@ local function fill(tpl, values)
   return tpl
 end
 
+-- The inputs as the tape ops take them: a tensor's handle, or a number.
+local function wired(inputs)
+  local wire = {}
+  for i, x in ipairs(inputs) do wire[i] = isTensor(x) and x._h or x end
+  return wire
+end
+
 -- Record one call: `call(args, recording)` runs it traced (see autograd.differentiate);
 -- returns (its answer, the cache entry for its signature).
 function optimize.record(call, args, argnum, inputs)
-  local wire = {}
-  for i, x in ipairs(inputs) do wire[i] = isTensor(x) and x._h or x end
-  local tapeId, handles = B.tape_begin(unpack(wire))
+  local tapeId, handles = B.tape_begin(unpack(wired(inputs)))
   local recording = {}
   local ok, answer = pcall(call, optimize.substitute(args, argnum, handles), recording)
   if not ok then
@@ -190,10 +195,8 @@ end
 -- Replay a recorded signature on new inputs: the answer, as the traced call gives it
 -- (nil if the tape was recorded in a session that has ended).
 function optimize.replay(entry, inputs)
-  local wire = {}
-  for i, x in ipairs(inputs) do wire[i] = isTensor(x) and x._h or x end
   local slots = entry.slots
-  local handles = B.tape_run(entry.tape, #slots, unpack(wire))
+  local handles = B.tape_run(entry.tape, #slots, unpack(wired(inputs)))
   if handles == nil then return nil end   -- recorded in a session that has ended
   local values, fetch = {}, {}
   for i, slot in ipairs(slots) do
