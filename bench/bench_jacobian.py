@@ -32,35 +32,18 @@ import json
 import os
 import platform
 import sys
-import time
-from importlib import metadata
 
-THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
-               "BLIS_NUM_THREADS", "NUMEXPR_NUM_THREADS")
-DEFAULT_THREADS = 1
-
-
-def thread_option(parser):
-    parser.add_argument("--threads", type=int, default=DEFAULT_THREADS, metavar="N",
-                        help="BLAS/OpenMP threads for this process and the private daemon "
-                        f"(default {DEFAULT_THREADS}; 0 leaves the environment alone)")
-
-
-def limit_threads(argv):
-    """Set the thread-count variables from --threads before numpy loads (see bench_grad)."""
-    pre = argparse.ArgumentParser(add_help=False)
-    thread_option(pre)
-    n = pre.parse_known_args(argv)[0].threads
-    if n > 0:
-        for var in THREAD_VARS:
-            os.environ[var] = str(n)
-    return n
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from threads import limit_threads, thread_option  # noqa: E402
 
 
 if __name__ == "__main__":
     limit_threads(sys.argv[1:])
 
 import numpy as onp  # noqa: E402  (after limit_threads, on purpose)
+
+from bench_grad import (measure, round_trips_per_call, summarize,  # noqa: E402
+                        version_of)
 
 N = 100
 CHAIN_LAYERS = 6
@@ -184,53 +167,7 @@ def check_all(name, contestants):
     return errors
 
 
-# --- timing ------------------------------------------------------------------------------------
-
-def warm_up(fn, calls, seconds):
-    deadline = time.perf_counter() + seconds
-    for _ in range(calls):
-        fn()
-    while time.perf_counter() < deadline:
-        fn()
-
-
-def measure(contestants, repeats, warmup, warmup_seconds):
-    """Seconds per call for each contestant, interleaved round by round."""
-    for fn in contestants.values():
-        warm_up(fn, warmup, warmup_seconds)
-    names = list(contestants)
-    times = {name: [] for name in names}
-    for r in range(repeats):
-        k = r % len(names)
-        for name in names[k:] + names[:k]:
-            fn = contestants[name]
-            t0 = time.perf_counter()
-            fn()
-            times[name].append(time.perf_counter() - t0)
-    return times
-
-
-def summarize(samples):
-    ms = onp.asarray(samples) * 1e3
-    q1, med, q3 = onp.percentile(ms, [25, 50, 75])
-    return {"median_ms": float(med), "iqr_ms": float(q3 - q1), "q1_ms": float(q1),
-            "q3_ms": float(q3), "min_ms": float(ms.min()), "samples_ms": ms.round(4).tolist()}
-
-
-def round_trips_per_call(session, fn):
-    before = session.round_trips
-    fn()
-    return session.round_trips - before
-
-
 # --- environment and reporting ---------------------------------------------------------------
-
-def version_of(dist):
-    try:
-        return metadata.version(dist)
-    except metadata.PackageNotFoundError:
-        return None
-
 
 def machine_info():
     import zmq

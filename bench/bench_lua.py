@@ -15,16 +15,16 @@ import argparse
 import json
 import os
 import sys
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-import bench_grad  # noqa: E402  (thread settings, data and loss shared with bench_grad)
+from threads import limit_threads, thread_option  # noqa: E402
 
 if __name__ == "__main__":
-    bench_grad.limit_threads(sys.argv[1:])
+    limit_threads(sys.argv[1:])     # before numpy loads
 
 import numpy as onp  # noqa: E402
+import bench_grad  # noqa: E402  (data, loss and timing shared with bench_grad)
 
 DEFAULT_JSON = os.path.join(HERE, "results", "bench_lua.json")
 ENGINES = ("luajit21", "5.4")
@@ -95,10 +95,10 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--repeats", type=int, default=50)
     p.add_argument("--quick", action="store_true", help="5 repeats, to check that it runs")
-    bench_grad.thread_option(p)
+    thread_option(p)
     p.add_argument("--json", default=DEFAULT_JSON, metavar="PATH")
     args = p.parse_args(argv)
-    bench_grad.limit_threads(argv)
+    limit_threads(argv)
     repeats = 5 if args.quick else args.repeats
 
     import adclient

@@ -29,8 +29,8 @@ import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
-               "BLIS_NUM_THREADS", "NUMEXPR_NUM_THREADS")
+sys.path.insert(0, HERE)
+from threads import THREAD_VARS  # noqa: E402
 WARMUP_CALLS = 20
 TARGET = 1.7
 TICK = os.sysconf("SC_CLK_TCK")
@@ -77,15 +77,14 @@ class HeavyWorkload:
 # --- one client process: commands on stdin, answers on stdout ---------------------------------
 def client_main():
     """``open ADDRESS`` -> ``ready WORKER``; ``go SECONDS`` -> ``done {json}``; ``quit``."""
-    sys.path.insert(0, HERE)
     from load import PythonWorkload        # the workload and its check, as bench/load.py runs it
-    if os.environ.get("BENCH_WORKERS_WORKLOAD") == "heavy":
-        PythonWorkload = HeavyWorkload     # noqa: N806
+    workload_class = HeavyWorkload if os.environ.get("BENCH_WORKERS_WORKLOAD") == "heavy" \
+        else PythonWorkload
     workload, index = None, 0
     for line in sys.stdin:
         cmd, _, arg = line.strip().partition(" ")
         if cmd == "open":
-            workload = PythonWorkload(arg)   # a new session at ARG (via the front door)
+            workload = workload_class(arg)   # a new session at ARG (via the front door)
             for i in range(WARMUP_CALLS):
                 workload.call(4_000_000_000 + i)
             print("ready", workload.session.address, flush=True)
