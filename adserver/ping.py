@@ -4,6 +4,8 @@ Both connect a DEALER socket, with CURVE if ``ADSERVER_CURVE_SERVER_KEY`` is set
 ``adserver.keys``), ask once and wait at most ``timeout`` seconds. ``status`` answers a
 ``challenge`` with the token (``adserver.auth``), as ``hello`` does.
 """
+import time
+
 import zmq
 
 import adproto
@@ -26,8 +28,14 @@ def connect(address, curve=None):
 
 
 def _ask(sock, address, kind, body, req, timeout):
-    sock.send_multipart(adproto.encode(kind, body, req=req))
-    if not sock.poll(int(timeout * 1000)):
+    # A DEALER's send blocks while it has no connected peer (a daemon that is down, or
+    # whose CURVE handshake this socket fails): wait for one within the time-out too.
+    deadline = time.monotonic() + timeout
+    if not sock.poll(int(timeout * 1000), zmq.POLLOUT):
+        raise TimeoutError(f"no connection to {address} within {timeout:g} s")
+    sock.send_multipart(adproto.encode(kind, body, req=req), zmq.NOBLOCK)
+    left = max(0.0, deadline - time.monotonic())
+    if not sock.poll(int(left * 1000)):
         raise TimeoutError(f"no answer from {address} within {timeout:g} s")
     return adproto.decode(sock.recv_multipart())
 
