@@ -20,6 +20,7 @@ class Limits:
     max_backward_seconds: float = 600.0     # one backward pass's running time
     callback_timeout_seconds: float = 300.0  # time a client has to answer a callback
     max_tapes: int = 256                    # compiled tapes one session keeps
+    max_op_cost: float = 1e10               # estimated work of one op (0: no limit)
 
     def as_dict(self):
         return asdict(self)
@@ -53,6 +54,9 @@ HELP = {
     "callback_timeout_seconds": "seconds a client has to answer a callback (a user-defined "
                                 "gradient) before its vjp fails with a LimitError (0: no "
                                 "limit)",
+    "max_op_cost": "most work one op may take, in the op table's cost units (about one "
+                   "elementary operation of a numpy loop; 1e10 is a few seconds here); "
+                   "an op estimated above it is refused before it runs (0: no limit)",
     "max_tapes": "most compiled tapes (recorded calls replayed by tape.run) one session "
                  "keeps; past it, a new recording is not compiled and its call stays traced",
 }

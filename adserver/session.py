@@ -26,11 +26,11 @@ import numpy as np
 
 from adproto import DTYPES, Ref, error_object, kinds
 from .engine import Box, getval_all, trace_level, zero_cotangent, EngineError
-from .ops import OPS
-from .ops import P
+from .ops import OPS, P, SPECS
+from .ops import sizing
+from .ops.params import ParamError
 from .engine.tuples import accumulate, tuple_item, is_tuple_value
 from .shared import SharedArrays
-from . import sizes
 
 add_cotangents = accumulate(P.add)
 
@@ -282,13 +282,7 @@ class Session:
                                                  seq=seq, op=name))
                 args = self._resolve_args(args)
                 kwargs = {k: self._resolve(v) for k, v in kwargs.items()} if kwargs else {}
-                if name in sizes.ESTIMATORS:
-                    # an answer that may dwarf the arguments is refused before it exists
-                    need = sizes.estimate(name, args, kwargs)
-                    if need is not None and \
-                            self.nbytes + need > self.limits.max_session_bytes:
-                        raise OpFailure(_bytes_limit(self.nbytes, need, self.limits, seq,
-                                                     name))
+                self.admit(name, args, kwargs, seq)
                 value = fn(*args, **kwargs) if kwargs else fn(*args)
                 if type(out) is int and out in self.handles:
                     self._store(out, value, seq, name)
@@ -309,6 +303,36 @@ class Session:
             info = self._op_error(seq, name, exc)
             self._record(info)
             self._poison(out, Poison(seq, name, info["message"], info["type"]))
+
+    def admit(self, name, args, kwargs, seq):
+        """Refuse op ``name`` before it runs unless its table admits it (deny by default):
+        the arguments fit its signature, its answer fits the session's bytes, and its cost
+        is within --max-op-cost. ops/params.py and ops/sizing.py say how."""
+        spec = SPECS.get(name)
+        if spec is None:
+            raise OpFailure(error_object("UnknownOp", f"op {name!r} declares no signature, "
+                                         "so the daemon does not run it", seq=seq, op=name))
+        try:
+            spec.sig.check(args, kwargs)
+        except ParamError as exc:
+            raise OpFailure(error_object("ArgumentError", f"op '{name}' {exc}", seq=seq,
+                                         op=name)) from None
+        try:
+            size = spec.size(args, kwargs)
+            need = sizing.nbytes(size)
+            cost = spec.cost(args, kwargs, size)
+        except (ValueError, TypeError, IndexError, np.exceptions.AxisError) as exc:
+            # The arguments do not fit together (shapes, axes): numpy would refuse them too.
+            raise OpFailure(error_object("OpError", f"{type(exc).__name__}: {exc}", seq=seq,
+                                         op=name)) from None
+        limits = self.limits
+        if self.nbytes + need > limits.max_session_bytes:
+            raise OpFailure(_bytes_limit(self.nbytes, need, limits, seq, name))
+        if cost > limits.max_op_cost > 0:
+            raise OpFailure(error_object(
+                "LimitError", f"op '{name}' would cost about {cost:.3g} units of work; the "
+                f"limit is {limits.max_op_cost:.3g} (--max-op-cost)", limit="max_op_cost",
+                seq=seq, op=name))
 
     # --- handles -------------------------------------------------------------------------
     def _resolve_args(self, args):
@@ -377,19 +401,15 @@ class Session:
         while type(raw) is Box:
             raw = raw._value
         if type(raw) is np.ndarray or isinstance(raw, np.generic):
-            dtype = raw.dtype
-            if dtype not in _ALLOWED_DTYPES and dtype.name not in DTYPES:
-                # (the set holds native byte order) The wire's dtype whitelist holds inside
-                # the daemon too: no op may make object or string arrays (unbounded Python
-                # arithmetic, sizes the limits cannot see).
-                raise OpFailure(error_object(
-                    "OpError", f"op '{name}' made an array of dtype {dtype}, which is not "
-                    f"allowed; allowed: {', '.join(sorted(DTYPES))}", seq=seq, op=name))
-            size = raw.nbytes
+            if raw.dtype not in _ALLOWED_DTYPES and raw.dtype.name not in DTYPES:
+                _refuse_dtype(raw.dtype, seq, name)
+            size = HANDLE_BYTES + raw.nbytes
         else:
-            size = _nbytes(raw)
+            if type(raw) is tuple or type(raw) is list:
+                _check_items(raw, seq, name)    # several results: each is held to the rule
+            size = _charge(raw)
         old = self.handles.get(h)
-        old_size = 0 if old is None else _nbytes(old)
+        old_size = 0 if old is None else _charge(old)
         if size > old_size and self.nbytes - old_size + size > self.limits.max_session_bytes:
             raise OpFailure(_bytes_limit(self.nbytes - old_size, size, self.limits, seq, name))
         self.handles[h] = value
@@ -398,7 +418,7 @@ class Session:
     def _drop(self, h):
         old = self.handles.pop(h, None)
         if old is not None:
-            self.nbytes -= _nbytes(old)
+            self.nbytes -= _charge(old)
 
     def _poison(self, out, poison):
         if out is None:
@@ -618,21 +638,53 @@ class Session:
 
 
 _MISSING = object()
+# (native byte order: what the ops make) The wire's dtype whitelist holds inside the daemon
+# too: no op may make object or string arrays (unbounded Python arithmetic, sizes the
+# limits cannot see).
 _ALLOWED_DTYPES = frozenset(np.dtype(name) for name in DTYPES)
+
+#: What one live handle costs the daemon beside its array data (its dict entry, the value's
+#: Python object, and a Box with its Node when traced: about 400 bytes measured with
+#: tracemalloc), charged to the session's bytes so that many tiny handles count too.
+HANDLE_BYTES = 400
+_ITEM_BYTES = 32        # a Python number or reference inside a container
+
+
+def _refuse_dtype(dtype, seq, name):
+    raise OpFailure(error_object(
+        "OpError", f"op '{name}' made an array of dtype {dtype}, which is not allowed; "
+        f"allowed: {', '.join(sorted(DTYPES))}", seq=seq, op=name))
+
+
+def _check_items(values, seq, name):
+    """The dtype whitelist for every array inside a multi-result value."""
+    for v in values:
+        v = getval_all(v)
+        if type(v) is np.ndarray or isinstance(v, np.generic):
+            if v.dtype not in _ALLOWED_DTYPES and v.dtype.name not in DTYPES:
+                _refuse_dtype(v.dtype, seq, name)
+        elif type(v) is tuple or type(v) is list:
+            _check_items(v, seq, name)
 
 
 def _nbytes(v):
-    """Bytes of array data in a handle's value (0 for numbers, poisons and other things)."""
+    """Bytes of data in a handle's value: array data, and the Python objects of containers
+    (0 for a single number or a poison)."""
     t = type(v)
     if t is np.ndarray:
         return v.nbytes
     if t is Box:
         return _nbytes(getval_all(v))
     if t is tuple or t is list:
-        return sum(_nbytes(x) for x in v)
+        return sum(_nbytes(x) + _ITEM_BYTES for x in v)
     if isinstance(v, np.generic):
         return v.nbytes
     return 0
+
+
+def _charge(v):
+    """What a handle holding ``v`` counts against --max-session-bytes."""
+    return 0 if type(v) is Poison else HANDLE_BYTES + _nbytes(v)
 
 
 def _handle_limit(held, limits, seq, name, what=""):

@@ -12,6 +12,7 @@ from .engine import (Box, ForwardNode, Primitive, backward, cotangent_dtype, get
                      new_box, trace_level, zero_cotangent)
 from .engine.backward import Batching, backward_seeds
 from .ops import OPS, P
+from .ops.params import ARRAY, ParamError, describe
 from . import tape as tapes
 from .session import OpFailure, _Poisoned, add_cotangents, _bytes_limit, _element, _nbytes, _now
 
@@ -25,8 +26,9 @@ def _client_forward(*args, _result, **kwargs):
 # --- the session's own ops: trace levels, boxes, passes, uploads, releases -------------
 def _op_array(s, seq, out, args, kwargs, frame):
     value = s._resolve(args[0])
-    s._store(out, value if isinstance(value, (np.ndarray, Box)) else np.asarray(value), seq,
-             "array")
+    if not isinstance(value, (np.ndarray, Box)):
+        value = _as_array(seq, "array", value)
+    s._store(out, value, seq, "array")
 
 
 def _op_trace_push(s, seq, out, args, kwargs, frame):
@@ -95,6 +97,16 @@ def _vjp_seeds(seq, end, g):
     return g, g_shape[0]
 
 
+def _check_seed_bytes(s, seq, count, end, starts):
+    """A pass with ``count`` seeds carries ``count`` cotangents of end and of each start
+    at once (a jacobian of R^n holds n rows of n): refused before the identity's rows or
+    the stacked cotangents exist if that breaks --max-session-bytes."""
+    width = np.size(getval_all(end)) + sum(np.size(getval_all(st)) for st in starts)
+    need = int(count) * int(width) * 8
+    if s.nbytes + need > s.limits.max_session_bytes:
+        raise OpFailure(_bytes_limit(s.nbytes, need, s.limits, seq, "vjp"))
+
+
 def _op_vjp(s, seq, out, args, kwargs, frame):
     """args: [end, cotangent or nil, [start boxes], level]; out: one handle per start.
 
@@ -117,6 +129,7 @@ def _op_vjp(s, seq, out, args, kwargs, frame):
             seq=seq, op="vjp"))
     if kwargs.get("seeds"):
         g, count = _vjp_seeds(seq, end, g)
+        _check_seed_bytes(s, seq, count, end, starts)
         if type(end) is not Box or end._level != level:
             s._store(out, [zero_cotangent(st, count) for st in starts], seq, "vjp")
             return
@@ -168,7 +181,9 @@ def _op_getitem(s, seq, out, args, kwargs, frame):
     if isinstance(getval_all(x), (tuple, list)):
         s._store(out, _element(x, args[1]), seq, "getitem")
     else:
-        s._store(out, OPS["getitem"](x, s._resolve(args[1])), seq, "getitem")
+        key = s._resolve(args[1])
+        s.admit("getitem", [x, key], {}, seq)   # fancy indices can make a large answer
+        s._store(out, OPS["getitem"](x, key), seq, "getitem")
 
 
 def _shared_failure(seq, name, exc):
@@ -216,7 +231,25 @@ def _op_value(s, seq, out, args, kwargs, frame):
     floor = args[1] if len(args) > 1 else 1
     while type(x) is Box and x._level >= floor:
         x = x._value
+    if type(x) is list or type(x) is tuple:
+        # A handle's several results stay as they are; numbers the client wrote into the
+        # op become one array, charged as such, never a Python list the limits cannot see.
+        if not all(type(v) in (np.ndarray, Box) or isinstance(v, np.generic) for v in x):
+            x = _as_array(seq, "value", x)
+    elif not (type(x) in (np.ndarray, Box, float, int, bool, complex)
+              or isinstance(x, np.generic)):
+        raise OpFailure(error_object("ArgumentError", f"op 'value' takes a handle or "
+                                     f"numbers, not {describe(x)}", seq=seq, op="value"))
     s._store(out, x, seq, "value")
+
+
+def _as_array(seq, name, x):
+    try:
+        ARRAY.check(x)
+    except ParamError as exc:
+        raise OpFailure(error_object("ArgumentError", f"op '{name}': {exc}", seq=seq,
+                                     op=name)) from None
+    return np.asarray(x)
 
 
 def _op_custom(s, seq, out, args, kwargs, frame):
@@ -250,33 +283,54 @@ def _op_tape_begin(s, seq, out, args, kwargs, frame):
                                      "per input", seq=seq, op="tape.begin"))
     inputs = [v if isinstance(v, (np.ndarray, Box)) else np.asarray(v) for v in inputs]
     s._store(out, inputs, seq, "tape.begin")
-    s.recording = tapes.Recording(tape_id, out, inputs, s.error_count)
+    s.recording = tapes.Recording(s, tape_id, out, inputs, s.error_count)
 
 
 def _op_tape_end(s, seq, out, args, kwargs, frame):
     """args: [tape id, [output handles], [captured handles]]; out: the verdict, as the
     reason the tape cannot be replayed in UTF-8 (an empty array when it can)."""
     rec, s.recording = s.recording, None
+    if rec is not None:
+        rec.uncharge()      # the program, if any, is charged for the constants it keeps
     tape_id, outputs, captured = args[0], args[1], [
         h.handle if type(h) is Ref else h for h in args[2]]
     if rec is None or rec.tape_id != tape_id:
         raise OpFailure(error_object("TapeError", f"tape {tape_id} is not being recorded",
                                      seq=seq, op="tape.end"))
     try:
+        if rec.given_up is not None:
+            raise tapes.NotReplayable(rec.given_up)
         if s.error_count != rec.errors_before:
             raise tapes.NotReplayable("an op failed while the call was recorded")
         if len(s.tapes) >= s.limits.max_tapes and tape_id not in s.tapes:
             raise tapes.NotReplayable(f"the session already holds {s.limits.max_tapes} "
                                       "tapes (--max-tapes)")
         program = tapes.compile_tape(rec, outputs, captured, lambda h: s._resolve(Ref(h)))
+        _keep_tape(s, tape_id, program, len(captured))
     except tapes.NotReplayable as exc:
         reason = str(exc) or "not replayable"
     except (OpFailure, _Poisoned):
         reason = "a value the call used is no longer live"
     else:
-        s.tapes[tape_id] = (program, len(captured))
         reason = ""
     s._store(out, np.frombuffer(reason.encode(), dtype=np.uint8).copy(), seq, "tape.end")
+
+
+def _keep_tape(s, tape_id, program, n_captured):
+    """Keep a compiled tape, charging its constants to the session's bytes."""
+    _forget_tape(s, tape_id)
+    if s.nbytes + program.nbytes > s.limits.max_session_bytes:
+        raise tapes.NotReplayable(f"the tape's constants ({program.nbytes} bytes) do not fit "
+                                  f"in what the session may hold ({s.nbytes} of "
+                                  f"{s.limits.max_session_bytes} bytes, --max-session-bytes)")
+    s.tapes[tape_id] = (program, n_captured)
+    s.nbytes += program.nbytes
+
+
+def _forget_tape(s, tape_id):
+    entry = s.tapes.pop(tape_id, None)
+    if entry is not None:
+        s.nbytes -= entry[0].nbytes
 
 
 def _op_tape_run(s, seq, out, args, kwargs, frame):
@@ -306,7 +360,7 @@ def _op_tape_run(s, seq, out, args, kwargs, frame):
 
 def _op_tape_drop(s, seq, out, args, kwargs, frame):
     for tape_id in args[0] if args else ():
-        s.tapes.pop(tape_id, None)
+        _forget_tape(s, tape_id)
 
 
 SESSION_OPS = {

@@ -10,18 +10,23 @@ import pkgutil
 
 from ..engine.tracer import Primitive
 from ..engine.tuples import accumulate
-from .registry import OPS, P, defop, defcomposite, status_of, has_jvp
+from .registry import OPS, P, SPECS, defop, defcomposite, declare, status_of, has_jvp
 
 # Modules that hold machinery rather than ops.
-_NOT_FAMILIES = {"registry", "base", "coverage", "box_operators"}
+_NOT_FAMILIES = {"registry", "base", "coverage", "box_operators", "params", "sizing", "elementwise_specs"}
 
 for _info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
     if _info.name not in _NOT_FAMILIES:
         importlib.import_module(f"{__name__}.{_info.name}")
 
 from . import box_operators  # noqa: E402,F401  (gives Box its arithmetic operators)
+from .elementwise_specs import declare_ufuncs  # noqa: E402
+
+# Ops that are numpy or scipy ufuncs share one declaration: their arrays by position,
+# nothing by name (no out=, where=, casting=, dtype=). Every other op declares its own.
+declare_ufuncs()
 
 # The engine sums forward-mode tangents with the add op (tuples element by element).
 Primitive.add = accumulate(P.add)
 
-__all__ = ["OPS", "P", "defop", "defcomposite", "status_of", "has_jvp"]
+__all__ = ["OPS", "P", "SPECS", "defop", "defcomposite", "declare", "status_of", "has_jvp"]

@@ -141,7 +141,23 @@ def render():
             v, j, _ = theirs.get(name, (False, False, None))
             row += " " + ("VJP+JVP" if v and j else "VJP" if v else "JVP" if j else "-") + " |"
         lines.append(row)
+    lines += signature_lines()
     return "\n".join(lines) + "\n"
+
+
+def signature_lines():
+    """What the wire may pass to each op (its declared signature, ops/params.py)."""
+    from .registry import SPECS
+    lines = ["", "## What the wire may pass", "",
+             "Each op's declared parameters (PROTOCOL.md section 9): anything else is refused",
+             "with an `ArgumentError` before the op runs. `= ...` marks an optional parameter",
+             "(the function's own default applies); parameters after `*` go by name only.",
+             "", "| op | parameters |", "|---|---|"]
+    for name in sorted(OPS):
+        spec = SPECS.get(name)
+        text = spec.sig.describe().replace("|", "\\|") if spec else "(not declared: refused)"
+        lines.append(f"| `{name}` | {text} |")
+    return lines
 
 
 def render_vocabulary():

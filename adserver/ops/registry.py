@@ -14,6 +14,30 @@ OPS = {}
 #: every registered op by its Python name, for rules to call
 P = SimpleNamespace()
 
+#: wire name -> Spec: what the wire may pass to the op, and its answer's size and cost
+SPECS = {}
+
+
+class Spec:
+    """What an op accepts from the wire (a params.Signature), and its size and cost rules
+    (sizing.py). The session checks all three before the op runs; an op without a Spec
+    is refused (deny by default)."""
+
+    __slots__ = ("sig", "size", "cost")
+
+    def __init__(self, sig, size, cost):
+        self.sig, self.size, self.cost = sig, size, cost
+
+
+def declare(names, sig, size, cost):
+    """Declare the Spec of the op(s) ``names`` (a name, or several sharing one Spec)."""
+    for name in [names] if isinstance(names, str) else names:
+        if name not in OPS:
+            raise ValueError(f"declare: no op named {name!r}")
+        if name in SPECS:
+            raise ValueError(f"op {name!r} is declared twice")
+        SPECS[name] = Spec(sig, size, cost)
+
 
 def _pyname(name):
     return name.replace(".", "_")
