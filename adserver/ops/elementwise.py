@@ -150,3 +150,55 @@ where.defjvp(lambda t, ans, c, x, y: broadcast_like(P.where(c, t, P.zeros_like(t
 for _name in ["floor", "ceil", "sign", "equal", "not_equal", "less", "less_equal",
               "greater", "greater_equal"]:
     defop(_name, getattr(np, _name), ZERO_GRADIENT)
+
+
+# --- what the wire may pass (params.py, sizing.py) ---
+from .params import Signature, ARRAY, DTYPE  # noqa: E402
+from .registry import declare  # noqa: E402
+from .sizing import Out, I64, arg, dtype, linear, raw, shape, weak  # noqa: E402
+
+ELEMENTWISE_WEIGHT = 2.0     # one pass of a numpy loop, per element read or written
+
+
+def part_dtype(dt):
+    """The dtype of a real or imaginary part: a complex dtype's real one, else ``dt``."""
+    dt = np.dtype(dt)
+    return np.empty(0, dt).real.dtype if dt.kind == "c" else dt
+
+
+def _part_size(args, kwargs):
+    x = arg(args, kwargs, 0, "val")
+    return Out(shape(x), part_dtype(dtype(x)))
+
+
+def _astype_size(args, kwargs):
+    x, to = arg(args, kwargs, 0, "x"), arg(args, kwargs, 1, "dtype")
+    return Out(shape(x), np.dtype(DTYPE.PYTHON.get(to, to)))
+
+
+def _weak_or_dtype(x):
+    """What numpy's type resolution sees of ``x``: a Python number as itself (weak)."""
+    w = weak(x)
+    return raw(x) if isinstance(w, type) else w
+
+
+def _where_size(args, kwargs):
+    if len(args) == 1:
+        # where(condition) is nonzero(condition): one index array per axis, of its count
+        condition = np.asarray(raw(args[0]))
+        count = int(np.count_nonzero(condition))
+        return [Out((count,), I64) for _ in range(max(condition.ndim, 1))]
+    if len(args) != 3:
+        raise ValueError("either both or neither of x and y should be given")
+    s = np.broadcast_shapes(*[tuple(shape(a)) for a in args])
+    return Out(s, np.result_type(*[_weak_or_dtype(a) for a in args[1:]]))
+
+
+_where_cost = linear(ELEMENTWISE_WEIGHT)
+
+declare("real", Signature(("val", ARRAY)), _part_size, linear(1.0))
+# the dtype is a name from the wire's whitelist: no structured, string or object dtypes
+declare("astype", Signature(("x", ARRAY), ("dtype", DTYPE)), _astype_size,
+        linear(ELEMENTWISE_WEIGHT))
+declare("where", Signature(("condition", ARRAY), ("x", ARRAY, None), ("y", ARRAY, None)),
+        _where_size, _where_cost)

@@ -411,3 +411,138 @@ class Signature:
                 parts.append("*")
             parts += [f"{p.name}: {p.kind.name}" for p in kwonly]
         return ", ".join(parts)
+
+
+# --- integer data, indices and Python's scalar types (shape.py, indexing.py) ---------------
+def _unboxed(v):
+    while type(v) is Box:
+        v = v._value
+    return v
+
+
+def _integer_leaves(v, depth, budget, bools):
+    """Check a nested list of integers (and booleans if ``bools``); returns items left."""
+    if depth > MAX_DEPTH:
+        raise ParamError(f"lists nested deeper than {MAX_DEPTH}")
+    for x in v:
+        t = type(x)
+        if t is list or t is tuple:
+            budget = _integer_leaves(x, depth + 1, budget - 1, bools)
+        elif t is int or isinstance(x, np.integer) or \
+                (bools and (t is bool or isinstance(x, np.bool_))):
+            budget -= 1
+        else:
+            raise ParamError(f"a list of integers cannot hold {describe(x)}")
+        if budget < 0:
+            raise ParamError(f"a list argument holds more than {MAX_ITEMS} items; send an "
+                             "array instead")
+    return budget
+
+
+class _Integers(Kind):
+    """Integer data: an integer, an integer array (a handle's), or a list of integers;
+    with ``bools``, boolean ones too (a mask)."""
+
+    def __init__(self, bools=False, name="integers"):
+        self.bools, self.name = bools, name
+        self.kinds = "iub" if bools else "iu"
+
+    def check(self, v):
+        v = _unboxed(v)
+        t = type(v)
+        if t is np.ndarray:
+            if v.dtype.kind in self.kinds:
+                return
+        elif t is int or isinstance(v, np.integer) or \
+                (self.bools and (t is bool or isinstance(v, np.bool_))):
+            return
+        elif t is list or t is tuple:
+            _integer_leaves(v, 0, MAX_ITEMS, self.bools)
+            return
+        raise ParamError(f"expected {self.name}, got {describe(v)}")
+
+
+class _SliceEnd(Kind):
+    """A slice's start, stop or step: nil, an integer, or a 0-d integer array (a handle's)."""
+
+    name = "slice bound"
+
+    def check(self, v):
+        v = _unboxed(v)
+        if v is None or type(v) is int or isinstance(v, np.integer):
+            return
+        if type(v) is np.ndarray and v.ndim == 0 and v.dtype.kind in "iu":
+            return
+        raise ParamError(f"a slice's bounds are integers or nil, got {describe(v)}")
+
+
+class _Index(Kind):
+    """numpy's index: an integer, a slice of integers, nil (a new axis), Ellipsis, an
+    integer or boolean array (or a list of them), or a tuple of these."""
+
+    name = "index"
+
+    def check(self, v):
+        if type(v) is tuple:
+            if len(v) > MAX_RANK:
+                raise ParamError(f"an index of {len(v)} parts; at most {MAX_RANK}")
+            for part in v:
+                if type(part) is tuple:
+                    raise ParamError("an index's parts cannot be tuples; send an array")
+                self._part(part)
+        else:
+            self._part(v)
+
+    @staticmethod
+    def _part(p):
+        if p is None or p is Ellipsis:
+            return
+        if type(p) is slice:
+            _SLICE_END.check(p.start)
+            _SLICE_END.check(p.stop)
+            _SLICE_END.check(p.step)
+            return
+        try:
+            INDEX_ARRAY.check(p)
+        except ParamError:
+            raise ParamError(f"an index's parts are integers, slices, nil, Ellipsis and "
+                             f"integer or boolean arrays, got {describe(p)}") from None
+
+
+class _DtypeOrType(_Dtype):
+    """A dtype (as DTYPE), or Python's int, float, bool or complex, or a numpy scalar type
+    of an allowed dtype (numpy's functions take these as dtype=)."""
+
+    def check(self, v):
+        if isinstance(v, type):
+            if v in (int, float, bool, complex):
+                return
+            if issubclass(v, np.generic) and np.dtype(v) in _ALLOWED:
+                return
+            raise ParamError(f"dtype {v.__name__} is not allowed")
+        if isinstance(v, np.dtype):
+            if v in _ALLOWED:
+                return
+            raise ParamError(f"dtype {v} is not allowed")
+        super().check(v)
+
+
+INTEGERS = _Integers()
+INDEX_ARRAY = _Integers(bools=True, name="integers or booleans")
+_SLICE_END = _SliceEnd()
+INDEX = _Index()
+DTYPE_OR_TYPE = _DtypeOrType()
+
+
+class _SliceKind(Kind):
+    """A slice of integers (numpy.delete's and numpy.insert's places)."""
+
+    name = "slice"
+
+    def check(self, v):
+        if type(v) is not slice:
+            raise ParamError(f"expected a slice, got {describe(v)}")
+        _Index._part(v)
+
+
+SLICE = _SliceKind()

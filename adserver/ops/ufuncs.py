@@ -284,3 +284,90 @@ def real_if_close(a, tol=100):
 
 
 defcomposite("real_if_close", real_if_close)
+
+
+# --- what the wire may pass (params.py, sizing.py) ---
+from .elementwise import part_dtype  # noqa: E402
+from .params import Signature, ARRAY, BOOL, FLOAT, INT, optional  # noqa: E402
+from .registry import declare  # noqa: E402
+from .sizing import Out, arg, dtype, linear, raw, shape, weak  # noqa: E402
+
+_ANSWER_DTYPES = {}
+
+
+def answer_dtype(fun, *inputs):
+    """The dtype of ``fun``'s answer for inputs like these: ``fun`` run once on
+    one-element stand-ins (a Python number stays one: weak, NEP 50), cached on the dtypes."""
+    kinds = tuple(None if x is None else weak(x) for x in inputs)
+    dt = _ANSWER_DTYPES.get((fun, kinds))
+    if dt is None:
+        ones = [None if k is None else k(1) if isinstance(k, type) else np.ones(1, k)
+                for k in kinds]
+        with np.errstate(all="ignore"):
+            dt = _ANSWER_DTYPES[(fun, kinds)] = np.asarray(fun(*ones)).dtype
+    return dt
+
+
+def _numpys_dtype(fun, name):
+    """Size rule of an op shaped like its argument ``name``, with the dtype numpy's own
+    ``fun`` gives it."""
+    def size(args, kwargs):
+        x = arg(args, kwargs, 0, name)
+        return Out(shape(x), answer_dtype(fun, x))
+    return size
+
+
+def _imag_size(args, kwargs):
+    x = arg(args, kwargs, 0, "val")
+    return Out(shape(x), part_dtype(dtype(x)))
+
+
+def _clipped(a, low, high):
+    """clip as the composite computes it, for numpy's dtype of its answer."""
+    out = np.positive(a) if low is None else np.maximum(a, low)
+    return out if high is None else np.minimum(out, high)
+
+
+def _clip_bounds(args, kwargs):
+    low = arg(args, kwargs, 1, "a_min")
+    high = arg(args, kwargs, 2, "a_max")
+    return (kwargs.get("min") if low is None else low,
+            kwargs.get("max") if high is None else high)
+
+
+def _clip_size(args, kwargs):
+    a = arg(args, kwargs, 0, "a")
+    low, high = _clip_bounds(args, kwargs)
+    s = np.broadcast_shapes(*[tuple(shape(x)) for x in (a, low, high) if x is not None])
+    return Out(s, answer_dtype(_clipped, a, low, high))
+
+
+def _real_if_close_size(args, kwargs):
+    """Decided on the values, as the op decides: the real part's dtype when every
+    imaginary part is within ``tol`` machine epsilons of zero."""
+    a = arg(args, kwargs, 0, "a")
+    tol = arg(args, kwargs, 1, "tol", 100)
+    value = np.asarray(raw(a))
+    if value.dtype.kind == "c" and \
+            np.all(np.abs(value.imag) < tol * np.finfo(value.real.dtype).eps):
+        return Out(value.shape, value.real.dtype)
+    return Out(value.shape, value.dtype)
+
+
+declare("imag", Signature(("val", ARRAY)), _imag_size, linear(1.0))
+declare("angle", Signature(("z", ARRAY), ("deg", BOOL, False)), _numpys_dtype(np.angle, "z"),
+        linear(4.0))
+declare("sinc", Signature(("x", ARRAY)), _numpys_dtype(np.sinc, "x"), linear(8.0))
+declare("fix", Signature(("x", ARRAY)), _numpys_dtype(np.fix, "x"), linear(4.0))
+declare(("round", "around"), Signature(("a", ARRAY), ("decimals", INT, 0)),
+        _numpys_dtype(np.round, "a"), linear(4.0))
+declare("clip", Signature(("a", ARRAY), ("a_min", optional(ARRAY), None),
+                          ("a_max", optional(ARRAY), None),
+                          kw={"min": optional(ARRAY), "max": optional(ARRAY)}),
+        _clip_size, linear(4.0))
+declare("nan_to_num", Signature(("x", ARRAY), ("copy", BOOL, True), ("nan", FLOAT, 0.0),
+                                ("posinf", optional(FLOAT), None),
+                                ("neginf", optional(FLOAT), None)),
+        _numpys_dtype(np.nan_to_num, "x"), linear(8.0))
+declare("real_if_close", Signature(("a", ARRAY), ("tol", FLOAT, 100)), _real_if_close_size,
+        linear(2.0))
