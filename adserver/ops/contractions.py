@@ -5,13 +5,17 @@ holomorphic product has the plain transposed product as its VJP, with no conjuga
 ops that conjugate an operand themselves (vdot, correlate) do it through ``conj`` below,
 so the convention is carried by the real-part op.
 """
+import math
 import string
 
 import numpy as np
 
 from ..engine.tracer import getval_all
+from . import sizing
 from .base import unbroadcast, shape_of, ndim_of
-from .registry import defop, defcomposite, VariadicRules, P
+from .params import Signature, ARRAY, AXIS1, NONNEG, BOOL, Choice, Text, ListOf, optional
+from .registry import defop, defcomposite, declare, VariadicRules, P
+from .sizing import Out, shape, dtype, arg, broadcast
 
 
 def conj(x):
@@ -326,3 +330,285 @@ def correlate(a, v, mode="valid"):
 
 
 defcomposite("correlate", correlate)
+
+
+# --- what the wire may pass (params.py, sizing.py) ---------------------------------------
+
+_BLAS_DTYPES = frozenset(np.dtype(t) for t in ("float32", "float64", "complex64", "complex128"))
+
+
+def promoted(*xs):
+    """The dtype of a product of arrays: numpy's promotion of the operands' dtypes (each
+    operand made an array first, so a Python number counts as float64 or int64)."""
+    return np.result_type(*[dtype(x) for x in xs])
+
+
+def product_cost(multiply_adds, dt):
+    """Work of ``multiply_adds`` multiply-adds in dtype ``dt``: BLAS runs floats and
+    complexes BLAS_SPEEDUP times faster than numpy's loops run the other dtypes."""
+    return multiply_adds / sizing.BLAS_SPEEDUP if np.dtype(dt) in _BLAS_DTYPES \
+        else float(multiply_adds)
+
+
+def _elements(args, outs):
+    return sum(sizing.size_of(a) for a in args) + sizing.numel(outs)
+
+
+def axis_in(axis, ndim):
+    """``axis`` as a non-negative axis of an array of ``ndim`` axes, or AxisError."""
+    if not -ndim <= axis < ndim:
+        raise np.exceptions.AxisError(axis, ndim)
+    return axis % ndim
+
+
+# matmul (a generalized ufunc (n,k),(k,m)->(n,m); 1-d operands promoted and demoted again)
+def _matmul_shapes(args, kwargs):
+    """(answer's shape, contracted length) of matmul."""
+    a, b = shape(args[0]), shape(args[1])
+    if not a or not b:
+        raise ValueError("matmul: Input operand does not have enough dimensions")
+    a2 = (1,) + a if len(a) == 1 else a
+    b2 = b + (1,) if len(b) == 1 else b
+    if a2[-1] != b2[-2]:
+        raise ValueError(f"matmul: mismatch in the core dimension ({a2[-1]} is different "
+                         f"from {b2[-2]})")
+    out = broadcast(a2[:-2], b2[:-2]) + a2[-2:-1] * (len(a) > 1) + b2[-1:] * (len(b) > 1)
+    return out, a2[-1]
+
+
+def _matmul_size(args, kwargs):
+    return Out(_matmul_shapes(args, kwargs)[0], promoted(args[0], args[1]))
+
+
+def _matmul_cost(args, kwargs, outs):
+    out, k = _matmul_shapes(args, kwargs)
+    return product_cost(math.prod(out) * k, outs.dtype) + _elements(args, outs)
+
+
+# tensordot, and dot and inner built from it
+def tensordot_axes(a_shape, b_shape, axes):
+    """tensordot's ``axes`` checked against the shapes: (a's contracted axes, b's)."""
+    if isinstance(axes, (int, np.integer)):
+        if axes < 0 or axes > min(len(a_shape), len(b_shape)):
+            raise ValueError(f"tensordot: axes={axes} for operands of {len(a_shape)} and "
+                             f"{len(b_shape)} axes")
+        a_axes, b_axes = list(range(len(a_shape) - axes, len(a_shape))), list(range(axes))
+    else:
+        a_axes, b_axes = axes
+        a_axes = [a_axes] if isinstance(a_axes, (int, np.integer)) else list(a_axes)
+        b_axes = [b_axes] if isinstance(b_axes, (int, np.integer)) else list(b_axes)
+        a_axes = [axis_in(i, len(a_shape)) for i in a_axes]
+        b_axes = [axis_in(i, len(b_shape)) for i in b_axes]
+    if len(a_axes) != len(b_axes) or len(set(a_axes)) < len(a_axes) or \
+            len(set(b_axes)) < len(b_axes):
+        raise ValueError("tensordot: axes must pair distinct axes of a with as many of b")
+    if any(a_shape[i] != b_shape[j] for i, j in zip(a_axes, b_axes)):
+        raise ValueError("tensordot: shape-mismatch for sum")
+    return a_axes, b_axes
+
+
+def contraction(a_shape, b_shape, a_axes, b_axes):
+    """(answer's shape, contracted length) of a tensordot over these axes."""
+    out = tuple(n for i, n in enumerate(a_shape) if i not in a_axes) + \
+        tuple(n for i, n in enumerate(b_shape) if i not in b_axes)
+    return out, math.prod(a_shape[i] for i in a_axes)
+
+
+def _tensordot_shapes(args, kwargs):
+    a, b = shape(args[0]), shape(args[1])
+    return contraction(a, b, *tensordot_axes(a, b, arg(args, kwargs, 2, "axes", 2)))
+
+
+def _dot_shapes(args, kwargs):
+    """dot: a's last axis against b's second-to-last (its only one, for a vector)."""
+    a, b = shape(args[0]), shape(args[1])
+    return contraction(a, b, *tensordot_axes(a, b, ([len(a) - 1], [max(len(b) - 2, 0)])))
+
+
+def _inner_shapes(args, kwargs):
+    a, b = shape(args[0]), shape(args[1])
+    return contraction(a, b, *tensordot_axes(a, b, ([-1], [-1])))
+
+
+_times = sizing.elementwise(np.multiply)
+
+
+def _product_rules(shapes, scalar_is_multiply=False):
+    """Size and cost rules of a product whose answer's shape and contracted length
+    ``shapes`` gives; a 0-d operand makes dot and inner a multiply (weak Python numbers)."""
+    def scalar(args):
+        return scalar_is_multiply and (not shape(args[0]) or not shape(args[1]))
+
+    def size(args, kwargs):
+        if scalar(args):
+            return _times(args[:2], {})
+        return Out(shapes(args, kwargs)[0], promoted(args[0], args[1]))
+
+    def cost(args, kwargs, outs):
+        if scalar(args):
+            return 2.0 * _elements(args, outs)
+        out, k = shapes(args, kwargs)
+        return product_cost(math.prod(out) * k, outs.dtype) + 2.0 * _elements(args, outs)
+    return size, cost
+
+
+# outer, vdot, kron: elementwise products of every pair, or a flat dot product
+def _outer_size(args, kwargs):
+    return Out((sizing.size_of(args[0]), sizing.size_of(args[1])), promoted(*args[:2]))
+
+
+def _vdot_size(args, kwargs):
+    if sizing.size_of(args[0]) != sizing.size_of(args[1]):
+        raise ValueError("vdot: vectors have different lengths")
+    return Out((), promoted(*args[:2]))
+
+
+def _kron_size(args, kwargs):
+    a, b = shape(args[0]), shape(args[1])
+    nd = max(len(a), len(b))
+    a, b = (1,) * (nd - len(a)) + a, (1,) * (nd - len(b)) + b
+    return Out(tuple(m * n for m, n in zip(a, b)), promoted(*args[:2]))
+
+
+# cross: 3-vectors (or 2-vectors) along axisa and axisb, broadcast against each other
+def _cross_size(args, kwargs):
+    a, b = shape(arg(args, kwargs, 0, "a")), shape(arg(args, kwargs, 1, "b"))
+    axis = arg(args, kwargs, 5, "axis")
+    axisa, axisb, axisc = ((axis,) * 3 if axis is not None else
+                           tuple(arg(args, kwargs, i, name, -1)
+                                 for i, name in ((2, "axisa"), (3, "axisb"), (4, "axisc"))))
+    if not a or not b:
+        raise ValueError("cross: operands must have at least one axis")
+    ka, kb = a[axis_in(axisa, len(a))], b[axis_in(axisb, len(b))]
+    if ka not in (2, 3) or kb not in (2, 3):
+        raise ValueError("incompatible dimensions for cross product\n"
+                         "(dimension must be 2 or 3)")
+    rest = broadcast(tuple(n for i, n in enumerate(a) if i != axisa % len(a)),
+                     tuple(n for i, n in enumerate(b) if i != axisb % len(b)))
+    dt = promoted(arg(args, kwargs, 0, "a"), arg(args, kwargs, 1, "b"))
+    if ka == kb == 2:
+        return Out(rest, dt)
+    out = list(rest)
+    out.insert(axis_in(axisc, len(rest) + 1), 3)
+    return Out(out, dt)
+
+
+# einsum: the subscripts spelled out, every letter's length known
+EINSUM_SPEC = Text(string.ascii_letters + ",->. ", name="subscript string")
+
+
+def einsum_terms(subscripts, shapes):
+    """einsum's (terms, output, length of each letter), checked as numpy checks them."""
+    spec = subscripts.replace(" ", "")
+    lhs, arrow, out = spec.partition("->")
+    terms = lhs.split(",")
+    if len(terms) != len(shapes):
+        raise ValueError(f"einsum: {len(terms)} terms in the subscripts for {len(shapes)} "
+                         "operands")
+    for term, s in zip(terms + [out], shapes + [None]):
+        letters = term.replace("...", "", 1)
+        if "." in letters or "-" in letters or ">" in letters or "," in letters:
+            raise ValueError(f"einsum: invalid subscripts {subscripts!r}")
+        if s is not None and (len(letters) > len(s) if "..." in term else
+                              len(letters) != len(s)):
+            raise ValueError(f"einsum: subscripts {term!r} for an operand of {len(s)} axes")
+    terms, out, sizes = _einsum_terms(spec, shapes)
+    for term, s in zip(terms, shapes):
+        for letter, n in zip(term, s):
+            if n != sizes[letter] and n != 1 or \
+                    term.count(letter) > 1 and s[term.index(letter)] != n:
+                raise ValueError(f"einsum: operands could not be broadcast together "
+                                 f"(letter {letter!r})")
+    if len(set(out)) < len(out) or any(c not in sizes for c in out):
+        raise ValueError(f"einsum: invalid output subscripts in {subscripts!r}")
+    return terms, out, sizes
+
+
+def _einsum_plan(args):
+    operands = args[1:]
+    shapes = [shape(x) for x in operands]
+    return einsum_terms(args[0], shapes)
+
+
+def _einsum_size(args, kwargs):
+    _, out, sizes = _einsum_plan(args)
+    return Out(tuple(sizes[c] for c in out),
+               promoted(*args[1:]) if len(args) > 1 else sizing.F64)
+
+
+def _path_work(terms, out, sizes, path):
+    """The loop steps of einsum along a contraction ``path`` (numpy's einsum_path): each
+    contraction loops over every letter of its operands, once per operand."""
+    terms, work = list(terms), 0
+    for step in path:
+        picked = [terms[i] for i in step]
+        for i in sorted(step, reverse=True):
+            del terms[i]
+        letters = set("".join(picked))
+        work += math.prod(sizes[c] for c in letters) * max(len(picked), 1)
+        keep = set("".join(terms) + out)
+        terms.append("".join(c for c in letters if c in keep))
+    return work
+
+
+def _einsum_cost(args, kwargs, outs):
+    terms, out, sizes = _einsum_plan(args)
+    n = len(terms)
+    work = math.prod(sizes.values()) * max(n, 1)   # optimize=False: one loop over all
+    optimize = kwargs.get("optimize", False)
+    if optimize and n > 2:
+        views = [np.broadcast_to(np.zeros((), dtype(x)), shape(x)) for x in args[1:]]
+        path = np.einsum_path(args[0], *views, optimize="greedy")[0][1:]
+        work = min(work, _path_work(terms, out, sizes, path))
+        if optimize == "optimal":   # a search over every order of contraction
+            work += math.factorial(min(n, 20)) * 1000
+    return work + _elements(args[1:], outs)
+
+
+# convolve and correlate (numpy's, 1-d, direct: every product of the two is summed)
+MODES = Choice("full", "same", "valid", "f", "s", "v", 0, 1, 2)
+
+
+def _convolve_size(default_mode, correlating):
+    def size(args, kwargs):
+        a, v = arg(args, kwargs, 0, "a"), arg(args, kwargs, 1, "v")
+        if correlating and (len(shape(a)) != 1 or len(shape(v)) != 1):
+            raise ValueError("correlate: operands must be 1-d")
+        if len(shape(a)) > 1 or len(shape(v)) > 1:
+            raise ValueError("object too deep for desired array")
+        n, m = sizing.size_of(a), sizing.size_of(v)
+        if n == 0 or m == 0:
+            raise ValueError("convolve: empty operand")
+        window, _ = _window(n, m, arg(args, kwargs, 2, "mode", default_mode), correlating)
+        return Out((window.stop - window.start,), promoted(a, v))
+    return size
+
+
+def _convolve_cost(args, kwargs, outs):
+    """Each answer sums at most the shorter operand's length of products."""
+    a, v = arg(args, kwargs, 0, "a"), arg(args, kwargs, 1, "v")
+    short = min(sizing.size_of(a), sizing.size_of(v))
+    return float(sizing.numel(outs)) * short + _elements([a, v], outs)
+
+
+_PAIR = ("a", ARRAY), ("b", ARRAY)
+_AXES = NONNEG | ListOf(AXIS1 | ListOf(AXIS1), most=2)
+
+declare("matmul", Signature(("x1", ARRAY), ("x2", ARRAY)), _matmul_size, _matmul_cost)
+declare("tensordot", Signature(*_PAIR, ("axes", _AXES, 2)),
+        *_product_rules(_tensordot_shapes))
+declare("dot", Signature(*_PAIR), *_product_rules(_dot_shapes, scalar_is_multiply=True))
+declare("inner", Signature(*_PAIR), *_product_rules(_inner_shapes, scalar_is_multiply=True))
+declare("outer", Signature(*_PAIR), _outer_size, sizing.linear(3.0))
+declare("vdot", Signature(*_PAIR), _vdot_size, sizing.linear(4.0))
+declare("kron", Signature(*_PAIR), _kron_size, sizing.linear(4.0))
+declare("cross", Signature(*_PAIR, ("axisa", AXIS1, -1), ("axisb", AXIS1, -1),
+                           ("axisc", AXIS1, -1), ("axis", optional(AXIS1), None)),
+        _cross_size, sizing.linear(20.0))
+declare("einsum", Signature(("subscripts", EINSUM_SPEC), star=ARRAY, most=64,
+                            kw={"optimize": BOOL | Choice("greedy", "optimal")}),
+        _einsum_size, _einsum_cost)
+declare("convolve", Signature(("a", ARRAY), ("v", ARRAY), ("mode", MODES, "full")),
+        _convolve_size("full", False), _convolve_cost)
+declare("correlate", Signature(("a", ARRAY), ("v", ARRAY), ("mode", MODES, "valid")),
+        _convolve_size("valid", True), _convolve_cost)

@@ -22,11 +22,17 @@ Adjoints under autograd's convention (a holomorphic f has VJP g * f'(z), no conj
     irfft's with the swapped norm; conj(ifft(g, swapped norm)) = fft(g, norm), so it is
     rfft(g) with the same weights.
 """
+import math
+
 import numpy as np
 
 from ..engine.tracer import getval_all
+from . import sizing
 from .base import shape_of, ndim_of
-from .registry import defop, P
+from .contractions import axis_in
+from .params import Signature, ARRAY, AXIS, AXIS1, INT, NONNEG, Choice, ListOf, optional
+from .registry import defop, declare, P
+from .sizing import Out, shape, dtype, arg, broadcast
 
 # Transforms that make n outputs from the first n inputs; the others make n//2 + 1 from
 # n (real input), or n real outputs from n//2 + 1 (Hermitian input).
@@ -157,3 +163,128 @@ for _name in ["fftfreq", "rfftfreq"]:
     _freq = defop(f"fft.{_name}", getattr(np.fft, _name))
     _freq.defvjp(lambda g, ans, n, d=1.0, **_: -P.sum(g * ans) / d, argnums=(1,))
     _freq.defjvp(lambda t, ans, n, d=1.0, **_: -(t * ans) / d, argnums=(1,))
+
+
+# --- what the wire may pass (params.py, sizing.py) ---------------------------------------
+FFT_WEIGHT = 6.0    # work per element and halving of a transform's length (pocketfft)
+BLUESTEIN = 6.0     # how much slower a length with a large prime factor is
+
+
+def _smooth(n):
+    """Whether pocketfft's own radices (2, 3, 5, 7, 11) factor n completely; other
+    lengths go through Bluestein's algorithm, several times slower."""
+    for p in (2, 3, 5, 7, 11):
+        while n % p == 0:
+            n //= p
+    return n == 1
+
+
+def _complex_dtype(x):
+    """A transform's complex answer: complex64 from float16, float32 and complex64."""
+    return np.result_type(sizing.inexact(dtype(x)), np.complex64)
+
+
+def _real_dtype(dt):
+    """irfft's real answer: a complex input's real type; a float input's own."""
+    dt = np.dtype(dt)
+    if dt.kind == "c":
+        return np.finfo(dt).dtype
+    return dt if dt.kind == "f" else sizing.F64
+
+
+def _steps(kind, many, args, kwargs):
+    """The one-dimensional transforms (kind, n, axis) numpy takes, checked as it checks
+    them; ``many`` for the 2-d and n-d transforms."""
+    x = arg(args, kwargs, 0, "a")
+    nd = len(shape(x))
+    if nd == 0:
+        raise ValueError("a transform needs an array with at least one axis")
+    if kind in _HALF_OUT and dtype(x).kind == "c":
+        raise TypeError(f"{kind} takes real input")
+    if not many:
+        return [(kind, arg(args, kwargs, 1, "n"), axis_in(arg(args, kwargs, 2, "axis", -1), nd))]
+    s = arg(args, kwargs, 1, "s")
+    axes = arg(args, kwargs, 2, "axes", (-2, -1) if many == 2 else None)
+    if axes is not None:
+        axes = [axis_in(a, nd) for a in axes]
+        if s is not None and len(s) != len(axes):
+            raise ValueError("Shape and axes have different lengths.")
+    elif s is not None and len(s) > nd:
+        raise ValueError("s has more entries than the array has axes")
+    steps, _ = _many_axes(kind, axes)(x, s, axes)
+    return steps
+
+
+def _shapes(kind, many, args, kwargs):
+    """The array's shape after each step (the last is the answer's), and the lengths."""
+    x = arg(args, kwargs, 0, "a")
+    steps = _steps(kind, many, args, kwargs)
+    shape_now, shapes = list(shape(x)), []
+    for (step, _, axis), (_, n) in zip(steps, _lengths(x, steps)):
+        if n < 1:
+            raise ValueError(f"Invalid number of FFT data points ({n}) specified.")
+        shape_now[axis] = n // 2 + 1 if step in _HALF_OUT else n
+        shapes.append((tuple(shape_now), n))
+    return shapes
+
+
+def _transform_size(kind, many):
+    def size(args, kwargs):
+        x = arg(args, kwargs, 0, "a")
+        out = _shapes(kind, many, args, kwargs)[-1][0]
+        if kind in _HALF_IN:
+            # a multi-axis irfft makes x complex in its first steps
+            dt = _complex_dtype(x) if len(_steps(kind, many, args, kwargs)) > 1 else dtype(x)
+            return Out(out, _real_dtype(dt))
+        return Out(out, _complex_dtype(x))
+    return size
+
+
+def _transform_cost(kind, many):
+    """Each step works on every element of the larger of its input and its answer, about
+    log2(n) times (the answers of the earlier steps may be larger than the last's)."""
+    def cost(args, kwargs, outs):
+        x = arg(args, kwargs, 0, "a")
+        work, before = 0.0, math.prod(shape(x))
+        for s, n in _shapes(kind, many, args, kwargs):
+            elements = max(before, math.prod(s))
+            weight = FFT_WEIGHT if _smooth(n) else FFT_WEIGHT * BLUESTEIN
+            work += weight * elements * max(math.log2(n), 1.0) + elements
+            before = math.prod(s)
+        return work
+    return cost
+
+
+def _frequencies_size(half):
+    def size(args, kwargs):
+        n, d = arg(args, kwargs, 0, "n"), arg(args, kwargs, 1, "d", 1.0)
+        if n < 1:
+            raise ValueError("fftfreq: n must be at least 1")
+        length = n // 2 + 1 if half else n
+        # integers 0..n-1 (int64) times 1 / (n d)
+        return Out(broadcast((length,), shape(d)),
+                   np.result_type(np.int64, sizing.inexact(dtype(d))))
+    return size
+
+
+_LENGTH = optional(NONNEG)
+_LENGTHS = optional(ListOf(INT))      # lengths, or -1 for the array's own (checked above)
+_NORM = optional(Choice("backward", "ortho", "forward"))
+
+for _kind in ["fft", "ifft", "rfft", "irfft", "hfft", "ihfft"]:
+    declare(f"fft.{_kind}",
+            Signature(("a", ARRAY), ("n", _LENGTH, None), ("axis", AXIS1, -1),
+                      ("norm", _NORM, None)),
+            _transform_size(_kind, 0), _transform_cost(_kind, 0))
+for _kind in ["fft", "ifft", "rfft", "irfft"]:
+    for _suffix, _many, _default in [("2", 2, (-2, -1)), ("n", "n", None)]:
+        declare(f"fft.{_kind}{_suffix}",
+                Signature(("a", ARRAY), ("s", _LENGTHS, None),
+                          ("axes", optional(ListOf(AXIS1)), _default), ("norm", _NORM, None)),
+                _transform_size(_kind, _many), _transform_cost(_kind, _many))
+for _name in ["fftshift", "ifftshift"]:
+    declare(f"fft.{_name}", Signature(("x", ARRAY), ("axes", AXIS, None)),
+            sizing.like(0, "x"), sizing.linear(2.0))
+for _name, _half in [("fftfreq", False), ("rfftfreq", True)]:
+    declare(f"fft.{_name}", Signature(("n", NONNEG), ("d", ARRAY, 1.0)),
+            _frequencies_size(_half), sizing.linear(3.0))

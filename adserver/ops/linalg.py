@@ -31,6 +31,7 @@ Conventions worth knowing:
   the other norms have real rules only, and say so when asked to differentiate complex
   input.
 """
+import math
 import operator
 
 import numpy as np
@@ -39,8 +40,12 @@ from ..engine.errors import NotDifferentiable
 from ..engine.tracer import getval_all
 from ..engine.tuples import tuple_item
 from .base import shape_of, ndim_of, dtype_of, normalize_axes, repeat_to_match, unbroadcast
-from .contractions import conj
-from .registry import defop, defcomposite, P
+from . import sizing
+from .contractions import conj, promoted, product_cost, axis_in
+from .params import Signature, ARRAY, ARRAYS, AXIS, AXIS1, BOOL, FLOAT, INT, NONNEG, Choice, \
+    ListOf, optional
+from .registry import defop, defcomposite, declare, P
+from .sizing import Out, shape, dtype, arg, broadcast
 
 
 # --- helpers: every one built from registry ops -------------------------------------------
@@ -714,3 +719,398 @@ defcomposite("linalg.matrix_power", matrix_power)
 defcomposite("linalg.multi_dot", multi_dot)
 defcomposite("linalg.tensorinv", tensorinv)
 defcomposite("linalg.tensorsolve", tensorsolve)
+
+
+# --- what the wire may pass (params.py, sizing.py) ---------------------------------------
+def lapack_dtype(*xs):
+    """The dtype numpy.linalg computes and answers in: integers and booleans as float64,
+    float32 and complex64 kept, several inputs promoted together; float16 refused."""
+    dts = [dtype(x) for x in xs]
+    if any(dt == np.float16 for dt in dts):
+        raise TypeError("array type float16 is unsupported in linalg")
+    return np.result_type(*[sizing.inexact(dt) for dt in dts])
+
+
+def real_dtype(dt):
+    """The real dtype of a float or complex dtype (complex128 -> float64)."""
+    dt = np.dtype(dt)
+    return np.finfo(dt).dtype if dt.kind == "c" else dt
+
+
+def complex_dtype(dt):
+    return np.result_type(dt, np.complex64)
+
+
+def matrices(x, square=True):
+    """The shape of a stack of matrices, checked as numpy.linalg checks it."""
+    s = shape(x)
+    if len(s) < 2:
+        raise np.linalg.LinAlgError(f"{len(s)}-dimensional array given. Array must be at "
+                                    "least two-dimensional")
+    if square and s[-1] != s[-2]:
+        raise np.linalg.LinAlgError("Last 2 dimensions of the array must be square")
+    return s
+
+
+def cubic_work(s, weight=1.0):
+    """Work of a dense factorization of each matrix of a stack of shape ``s``: m n min(m, n)
+    per matrix (LAPACK's constants are small; ``weight`` for the iterative ones)."""
+    m, n = s[-2:]
+    return weight * math.prod(s[:-2]) * m * n * min(m, n) + math.prod(s)
+
+
+def _a(args, kwargs):
+    return arg(args, kwargs, 0, "a")
+
+
+def _x(args, kwargs):
+    return arg(args, kwargs, 0, "x")
+
+
+def _on_matrices(first=_a, weight=1.0):
+    """The cost rule of an op that factors every matrix of its first argument."""
+    def cost(args, kwargs, outs):
+        return cubic_work(matrices(first(args, kwargs), square=False), weight) + \
+            sizing.numel(outs)
+    return cost
+
+
+# determinants, inverse, solve
+def _det_size(args, kwargs):
+    a = _a(args, kwargs)
+    return Out(matrices(a)[:-2], lapack_dtype(a))
+
+
+def _slogdet_size(args, kwargs):
+    a = _a(args, kwargs)
+    dt = lapack_dtype(a)
+    return [Out(matrices(a)[:-2], dt), Out(matrices(a)[:-2], real_dtype(dt))]
+
+
+def _square_size(args, kwargs):
+    a = _a(args, kwargs)
+    return Out(matrices(a), lapack_dtype(a))
+
+
+def _solve_shapes(args, kwargs):
+    """(answer's shape, right-hand sides per matrix) of solve: numpy reads only a 1-d b
+    as a vector."""
+    a, b = matrices(_a(args, kwargs)), shape(arg(args, kwargs, 1, "b"))
+    n = a[-1]
+    if len(b) == 1:
+        if b[0] != n:
+            raise ValueError(f"solve: b has {b[0]} rows for {n} x {n} matrices")
+        return a[:-1], 1
+    if len(b) < 2 or b[-2] != n:
+        raise ValueError(f"solve: b of shape {b} for {n} x {n} matrices")
+    return broadcast(a[:-2], b[:-2]) + b[-2:], b[-1]
+
+
+def _solve_size(args, kwargs):
+    return Out(_solve_shapes(args, kwargs)[0],
+               lapack_dtype(_a(args, kwargs), arg(args, kwargs, 1, "b")))
+
+
+def _solve_cost(args, kwargs, outs):
+    out, k = _solve_shapes(args, kwargs)
+    a = matrices(_a(args, kwargs))
+    n = a[-1]
+    batch = math.prod(out[:-1 if len(shape(arg(args, kwargs, 1, "b"))) == 1 else -2])
+    return batch * (n ** 3 + n * n * k) + sizing.numel(outs)
+
+
+# pseudo-inverse and least squares
+def _pinv_size(args, kwargs):
+    a = _a(args, kwargs)
+    s = matrices(a, square=False)
+    return Out(s[:-2] + (s[-1], s[-2]), lapack_dtype(a))
+
+
+def _lstsq_size(args, kwargs):
+    a, b = _a(args, kwargs), arg(args, kwargs, 1, "b")
+    sa, sb = shape(a), shape(b)
+    if len(sa) != 2 or len(sb) not in (1, 2) or sb[0] != sa[0]:
+        raise np.linalg.LinAlgError(f"lstsq: a of shape {sa} and b of shape {sb}")
+    m, n = sa
+    dt = lapack_dtype(a, b)
+    real = real_dtype(dt)
+    k = sb[1:]
+    # numpy reports residuals only for a tall a of full rank: a bound unless it cannot
+    residuals = Out((0,), real) if m <= n else Out(k or (1,), real, bound=True)
+    return [Out((n,) + k, dt), residuals, Out((), np.int32), Out((min(m, n),), real)]
+
+
+# eigenproblems
+def _eigh_size(args, kwargs):
+    a = _a(args, kwargs)
+    s, dt = matrices(a), lapack_dtype(a)
+    return [Out(s[:-1], real_dtype(dt)), Out(s, dt)]
+
+
+def _eigvalsh_size(args, kwargs):
+    return _eigh_size(args, kwargs)[0]
+
+
+def _eig_size(args, kwargs):
+    """eig's answers are complex, but numpy makes those of a real matrix real when every
+    eigenvalue is: a bound then."""
+    a = _a(args, kwargs)
+    s, dt = matrices(a), lapack_dtype(a)
+    bound = dt.kind != "c"
+    return [Out(s[:-1], complex_dtype(dt), bound), Out(s, complex_dtype(dt), bound)]
+
+
+def _eigvals_size(args, kwargs):
+    return _eig_size(args, kwargs)[0]
+
+
+# SVD and QR
+def _svd_size(args, kwargs):
+    a = _a(args, kwargs)
+    s, dt = matrices(a, square=False), lapack_dtype(a)
+    batch, (m, n) = s[:-2], s[-2:]
+    k = min(m, n)
+    values = Out(batch + (k,), real_dtype(dt))
+    if not arg(args, kwargs, 2, "compute_uv", True):
+        return values
+    full = arg(args, kwargs, 1, "full_matrices", True)
+    return [Out(batch + (m, m if full else k), dt), values,
+            Out(batch + (n if full else k, n), dt)]
+
+
+def _svdvals_size(args, kwargs):
+    x = _x(args, kwargs)
+    s = matrices(x, square=False)
+    return Out(s[:-2] + (min(s[-2:]),), real_dtype(lapack_dtype(x)))
+
+
+def _qr_size(args, kwargs):
+    a = _a(args, kwargs)
+    s, dt = matrices(a, square=False), lapack_dtype(a)
+    batch, (m, n) = s[:-2], s[-2:]
+    k = min(m, n)
+    mode = arg(args, kwargs, 1, "mode", "reduced")
+    if mode == "r":
+        return Out(batch + (k, n), dt)
+    if mode == "raw":
+        return [Out(batch + (n, m), dt), Out(batch + (k,), dt)]
+    if mode == "complete":
+        return [Out(batch + (m, m), dt), Out(batch + (m, n), dt)]
+    return [Out(batch + (m, k), dt), Out(batch + (k, n), dt)]
+
+
+# norms
+def _norm_dtype(dt, args, kwargs):
+    return real_dtype(sizing.inexact(dt))
+
+
+def _matrix_norm_size(args, kwargs):
+    x = _x(args, kwargs)
+    s = matrices(x, square=False)
+    kept = (1, 1) if kwargs.get("keepdims", False) else ()
+    return Out(s[:-2] + kept, _norm_dtype(dtype(x), args, kwargs))
+
+
+_BY_SINGULAR_VALUES = (2, -2, "nuc")
+
+
+def _matrix_norm_cost(args, kwargs, outs):
+    x = _x(args, kwargs)
+    if kwargs.get("ord", "fro") in _BY_SINGULAR_VALUES:
+        return cubic_work(matrices(x, square=False), 2.0)
+    return 4.0 * sizing.size_of(x)
+
+
+def _norm_axes(args, kwargs):
+    """The axes numpy.linalg.norm reduces over, and whether that is a matrix norm."""
+    x = _x(args, kwargs)
+    nd = len(shape(x))
+    ord, axis = arg(args, kwargs, 1, "ord"), arg(args, kwargs, 2, "axis")
+    if axis is None:
+        if ord is None:
+            return tuple(range(nd)), False
+        axis = tuple(range(nd))
+    elif not isinstance(axis, (list, tuple)):
+        axis = (axis,)
+    axis = tuple(axis_in(int(i), nd) for i in axis)
+    if len(axis) == 1 and isinstance(ord, str):
+        raise ValueError(f"Invalid norm order '{ord}' for vectors")
+    if len(axis) not in (1, 2) or len(set(axis)) < len(axis):
+        raise ValueError("Improper number of dimensions to norm.")
+    return axis, len(axis) == 2
+
+
+def _norm_size(args, kwargs):
+    x = _x(args, kwargs)
+    s = shape(x)
+    axes, _ = _norm_axes(args, kwargs)
+    if arg(args, kwargs, 3, "keepdims", False):
+        out = tuple(1 if i in axes else n for i, n in enumerate(s))
+    else:
+        out = tuple(n for i, n in enumerate(s) if i not in axes)
+    return Out(out, _norm_dtype(dtype(x), args, kwargs))
+
+
+def _norm_cost(args, kwargs, outs):
+    x = _x(args, kwargs)
+    axes, matrix = _norm_axes(args, kwargs)
+    if matrix and arg(args, kwargs, 1, "ord") in _BY_SINGULAR_VALUES:
+        s = shape(x)
+        rows, cols = s[axes[0]], s[axes[1]]
+        return 2.0 * sizing.size_of(x) * min(rows, cols) + 4.0 * sizing.size_of(x)
+    return 4.0 * sizing.size_of(x)
+
+
+# built from the above
+def _matrix_power_size(args, kwargs):
+    a, n = _a(args, kwargs), arg(args, kwargs, 1, "n")
+    return Out(matrices(a), lapack_dtype(a) if n < 0 else dtype(a))
+
+
+def _matrix_power_cost(args, kwargs, outs):
+    s = matrices(_a(args, kwargs))
+    n = int(arg(args, kwargs, 1, "n"))
+    products = 2 * max(abs(n).bit_length() - 1, 0) + 1   # squarings and products
+    work = product_cost(products * math.prod(s) * s[-1], outs.dtype)
+    return work + (cubic_work(s) if n < 0 else 0) + sizing.numel(outs)
+
+
+def _chain(arrays):
+    """multi_dot's chain: (the matrices' dims, whether the ends are vectors), checked."""
+    shapes = [shape(x) for x in arrays]
+    if len(shapes) < 2:
+        raise ValueError("Expecting at least two arrays.")
+    row, column = len(shapes[0]) == 1, len(shapes[-1]) == 1
+    shapes[0] = (1,) + shapes[0] if row else shapes[0]
+    shapes[-1] = shapes[-1] + (1,) if column else shapes[-1]
+    if any(len(s) != 2 for s in shapes):
+        raise ValueError("multi_dot: the arrays must be matrices (the ends may be vectors)")
+    if any(p[1] != q[0] for p, q in zip(shapes, shapes[1:])):
+        raise ValueError("multi_dot: shapes not aligned")
+    return [shapes[0][0]] + [s[1] for s in shapes], row, column
+
+
+def _multi_dot_size(args, kwargs):
+    arrays = list(arg(args, kwargs, 0, "arrays"))
+    dims, row, column = _chain(arrays)
+    return Out(((dims[0],) if not row else ()) + ((dims[-1],) if not column else ()),
+               promoted(*arrays))
+
+
+def chain_work(dims):
+    """Multiply-adds of a matrix chain in its cheapest order (exact for short chains;
+    otherwise the better of left to right and right to left, which is at least that)."""
+    n = len(dims) - 1
+    if n <= 16:
+        split = _chain_order(dims)
+
+        def work(i, j):
+            if i == j:
+                return 0
+            k = split[i, j]
+            return work(i, k) + work(k + 1, j) + dims[i] * dims[k + 1] * dims[j + 1]
+        return work(0, n - 1)
+    left = sum(dims[0] * dims[k] * dims[k + 1] for k in range(1, n))
+    right = sum(dims[k - 1] * dims[k] * dims[n] for k in range(1, n))
+    return min(left, right)
+
+
+def _multi_dot_cost(args, kwargs, outs):
+    arrays = list(arg(args, kwargs, 0, "arrays"))
+    dims, _, _ = _chain(arrays)
+    # finding the order is a dynamic program over every sub-chain, in Python
+    search = 1000 * len(arrays) ** 3 / 6
+    return product_cost(chain_work(dims), outs.dtype) + search + \
+        sum(sizing.size_of(x) for x in arrays) + sizing.numel(outs)
+
+
+def _tensorinv_sides(args, kwargs):
+    a, ind = _a(args, kwargs), arg(args, kwargs, 1, "ind", 2)
+    s = shape(a)
+    if ind <= 0:
+        raise ValueError("Invalid ind argument.")
+    if math.prod(s[:ind]) != math.prod(s[ind:]):
+        raise np.linalg.LinAlgError("tensorinv: prod(a.shape[:ind]) must equal "
+                                    "prod(a.shape[ind:])")
+    return s[:ind], s[ind:]
+
+
+def _tensorinv_size(args, kwargs):
+    left, right = _tensorinv_sides(args, kwargs)
+    return Out(right + left, lapack_dtype(_a(args, kwargs)))
+
+
+def _tensorinv_cost(args, kwargs, outs):
+    n = math.prod(_tensorinv_sides(args, kwargs)[0])
+    return n ** 3 + 2 * n * n
+
+
+def _tensorsolve_shape(args, kwargs):
+    a, b = shape(_a(args, kwargs)), shape(arg(args, kwargs, 1, "b"))
+    axes = arg(args, kwargs, 2, "axes")
+    if axes is not None:
+        axes = [axis_in(int(i), len(a)) for i in axes]
+        a = tuple(n for i, n in enumerate(a) if i not in axes) + tuple(a[i] for i in axes)
+    out = a[len(b):]
+    n = math.prod(out)
+    if math.prod(a) != n * n or math.prod(b) != n:
+        raise np.linalg.LinAlgError("Input arrays must satisfy the requirement "
+                                    "prod(a.shape[b.ndim:]) == prod(a.shape[:b.ndim])")
+    return out
+
+
+def _tensorsolve_size(args, kwargs):
+    return Out(_tensorsolve_shape(args, kwargs),
+               lapack_dtype(_a(args, kwargs), arg(args, kwargs, 1, "b")))
+
+
+def _tensorsolve_cost(args, kwargs, outs):
+    n = sizing.numel(outs)
+    return n ** 3 + 3 * n * n
+
+
+_A = ("a", ARRAY)
+_ORD = optional(FLOAT | Choice("fro", "nuc"))
+_UPLO = Choice("L", "U", "l", "u")
+
+declare("linalg.det", Signature(_A), _det_size, _on_matrices())
+declare("linalg.slogdet", Signature(_A), _slogdet_size, _on_matrices())
+declare("linalg.inv", Signature(_A), _square_size, _on_matrices(weight=2.0))
+declare("linalg.solve", Signature(_A, ("b", ARRAY)), _solve_size, _solve_cost)
+declare("linalg.pinv", Signature(_A, ("rcond", optional(FLOAT), None),
+                                 ("hermitian", BOOL, False), kw={"rtol": optional(FLOAT)}),
+        _pinv_size, _on_matrices(weight=3.0))
+declare("linalg.lstsq", Signature(_A, ("b", ARRAY), ("rcond", optional(FLOAT), None)),
+        _lstsq_size, _on_matrices(weight=3.0))
+declare("linalg.eigh", Signature(_A, ("UPLO", _UPLO, "L")), _eigh_size,
+        _on_matrices(weight=2.0))
+declare("linalg.eigvalsh", Signature(_A, ("UPLO", _UPLO, "L")), _eigvalsh_size,
+        _on_matrices())
+declare("linalg.eig", Signature(_A), _eig_size, _on_matrices(weight=4.0))
+declare("linalg.eigvals", Signature(_A), _eigvals_size, _on_matrices(weight=4.0))
+declare("linalg.cholesky", Signature(_A, kw={"upper": BOOL}), _square_size, _on_matrices())
+declare("linalg.svd", Signature(_A, ("full_matrices", BOOL, True), ("compute_uv", BOOL, True),
+                                ("hermitian", BOOL, False)),
+        _svd_size, _on_matrices(weight=2.0))
+declare("linalg.svdvals", Signature(("x", ARRAY)), _svdvals_size,
+        _on_matrices(_x, weight=2.0))
+declare("linalg.qr", Signature(_A, ("mode", Choice("reduced", "complete", "r", "raw"),
+                                    "reduced")),
+        _qr_size, _on_matrices(weight=2.0))
+declare("linalg.vector_norm",
+        Signature(("x", ARRAY), kw={"axis": AXIS, "keepdims": BOOL, "ord": optional(FLOAT)}),
+        sizing.reduced(0, "x", None, _norm_dtype), sizing.linear(4.0))
+declare("linalg.matrix_norm",
+        Signature(("x", ARRAY), kw={"keepdims": BOOL, "ord": _ORD}),
+        _matrix_norm_size, _matrix_norm_cost)
+declare("linalg.norm", Signature(("x", ARRAY), ("ord", _ORD, None), ("axis", AXIS, None),
+                                 ("keepdims", BOOL, False)),
+        _norm_size, _norm_cost)
+declare("linalg.matrix_power", Signature(_A, ("n", INT)), _matrix_power_size,
+        _matrix_power_cost)
+declare("linalg.multi_dot", Signature(("arrays", ARRAYS)), _multi_dot_size, _multi_dot_cost)
+declare("linalg.tensorinv", Signature(_A, ("ind", NONNEG, 2)), _tensorinv_size,
+        _tensorinv_cost)
+declare("linalg.tensorsolve", Signature(_A, ("b", ARRAY), ("axes", optional(ListOf(AXIS1)),
+                                                           None)),
+        _tensorsolve_size, _tensorsolve_cost)

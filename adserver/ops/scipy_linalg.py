@@ -11,13 +11,18 @@ of its cotangent, which unbroadcast takes along with summing over broadcast stac
 scipy's overwrite_* flags are switched off: an input may be a handle that is used again.
 """
 import functools
+import math
 
 import numpy as np
 import scipy.linalg
 
 from ..engine.tracer import getval_all
+from . import sizing
 from .base import shape_of, ndim_of, unbroadcast
-from .registry import defop, defcomposite, P
+from .linalg import lapack_dtype, complex_dtype, matrices, cubic_work
+from .params import Signature, ARRAY, BOOL, NONNEG, Choice, ListOf, optional
+from .registry import defop, defcomposite, declare, P
+from .sizing import Out, shape, dtype, arg, broadcast, F64, C128
 
 
 def _never_overwriting(fun):
@@ -308,3 +313,212 @@ def inv(a, overwrite_a=False, check_finite=True, *, assume_a=None, lower=False):
 
 defcomposite("scipy.linalg.det", det)
 defcomposite("scipy.linalg.inv", inv)
+
+
+# --- what the wire may pass (params.py, sizing.py) ---------------------------------------
+def scipy_lapack_dtype(*xs):
+    """The dtype scipy.linalg's LAPACK wrappers compute in: the operands' promotion, at
+    least float32 (small integers and float16 as float32, larger integers as float64)."""
+    return np.result_type(*[dtype(x) for x in xs], np.float32)
+
+
+def _float_dtype(*xs):
+    """expm's, sqrtm's and solve_banded's dtype: integers as float64, float16 as float32."""
+    return np.result_type(*[sizing.inexact(dtype(x)) for x in xs], np.float32)
+
+
+def _sylvester_dtype(*xs):
+    dt = np.result_type(*[dtype(x) for x in xs])
+    if dt.kind == "b":
+        return np.dtype(np.float32)
+    return F64 if dt.kind in "iu" else np.result_type(dt, np.float32)
+
+
+def _rhs(a_shape, b, core_a=2):
+    """scipy's batching of a solve: a's (or a band's) last two axes are its matrix; b is
+    one vector when 1-d, else matrices. (answer's shape, rows, right-hand sides each)."""
+    s = shape(b)
+    if not s:
+        raise ValueError("the right-hand side b must have at least one axis")
+    core = s[-2:] if len(s) >= 2 else s
+    batch = broadcast(a_shape[:-core_a], s[:-len(core)])
+    return batch + core, core[0], (core[1] if len(core) == 2 else 1)
+
+
+def _solve_triangular_shapes(args, kwargs):
+    a = matrices(arg(args, kwargs, 0, "a"))
+    out, rows, k = _rhs(a, arg(args, kwargs, 1, "b"))
+    if rows != a[-1]:
+        raise ValueError(f"shapes of a {a} and b {shape(arg(args, kwargs, 1, 'b'))} are "
+                         "incompatible")
+    return out, a[-1], k
+
+
+def _solve_triangular_size(args, kwargs):
+    return Out(_solve_triangular_shapes(args, kwargs)[0],
+               scipy_lapack_dtype(arg(args, kwargs, 0, "a"), arg(args, kwargs, 1, "b")))
+
+
+def _triangular_solves(shapes, times):
+    """Cost of ``times`` triangular solves of each right-hand side; ``shapes`` gives the
+    answer's shape, the matrices' order and the right-hand sides per matrix."""
+    def cost(args, kwargs, outs):
+        out, n, k = shapes(args, kwargs)
+        return times * (math.prod(out) // max(n * k, 1)) * n * n * k + 2 * math.prod(out)
+    return cost
+
+
+def _band(args, kwargs):
+    """(l, u, ab's shape) of solve_banded, checked as scipy checks them."""
+    l_and_u = arg(args, kwargs, 0, "l_and_u")
+    ab = shape(arg(args, kwargs, 1, "ab"))
+    if len(l_and_u) != 2:
+        raise ValueError("l_and_u must hold two numbers of diagonals")
+    l, u = l_and_u
+    if len(ab) < 2 or ab[-2] != l + u + 1:
+        raise ValueError("invalid values for the number of lower and upper diagonals: "
+                         f"l+u+1 ({l + u + 1}) does not equal ab.shape[-2] ({ab[-2:]})")
+    return l, u, ab
+
+
+def _solve_banded_shapes(args, kwargs):
+    l, u, ab = _band(args, kwargs)
+    out, rows, k = _rhs(ab, arg(args, kwargs, 2, "b"))
+    if rows != ab[-1]:
+        raise ValueError("shapes of ab and b are not compatible.")
+    return out, rows, k
+
+
+def _solve_banded_size(args, kwargs):
+    return Out(_solve_banded_shapes(args, kwargs)[0],
+               _float_dtype(arg(args, kwargs, 1, "ab"), arg(args, kwargs, 2, "b")))
+
+
+def _solve_banded_cost(args, kwargs, outs):
+    l, u, ab = _band(args, kwargs)
+    out, n, k = _solve_banded_shapes(args, kwargs)
+    systems = math.prod(out) // max(n * k, 1)
+    width = l + u + 1
+    return systems * n * width * (width + 2 * k) + 2 * math.prod(out)
+
+
+def _cho_solve_shapes(args, kwargs):
+    c_and_lower = arg(args, kwargs, 0, "c_and_lower")
+    if len(c_and_lower) != 2:
+        raise ValueError("c_and_lower must be (c, lower)")
+    c = matrices(c_and_lower[0])
+    out, rows, k = _rhs(c, arg(args, kwargs, 1, "b"))
+    if rows != c[-1]:
+        raise ValueError("incompatible dimensions")
+    return out, c[-1], k
+
+
+def _cho_solve_size(args, kwargs):
+    return Out(_cho_solve_shapes(args, kwargs)[0],
+               scipy_lapack_dtype(arg(args, kwargs, 0, "c_and_lower")[0],
+                                  arg(args, kwargs, 1, "b")))
+
+
+def _factor_size(args, kwargs):
+    a = arg(args, kwargs, 0, "a")
+    return Out(matrices(a), scipy_lapack_dtype(a))
+
+
+def _cho_factor_size(args, kwargs):
+    return [_factor_size(args, kwargs), Out((), dtype(arg(args, kwargs, 1, "lower", False)))]
+
+
+def _expm_size(args, kwargs):
+    a = arg(args, kwargs, 0, "A")
+    s = matrices(a)
+    if s[-2:] == (1, 1):    # scipy answers numpy.exp of 1 x 1 matrices
+        return Out(s, sizing.answer_dtype(np.exp, a))
+    return Out(s, _float_dtype(a))
+
+
+def _may_be_complex(dt_rule):
+    """The size rule of sqrtm and logm: complex, but real for a real matrix whose answer
+    is (which depends on its eigenvalues): a bound then."""
+    def size(args, kwargs):
+        a = arg(args, kwargs, 0, "A")
+        dt = dt_rule(a)
+        return Out(matrices(a), complex_dtype(dt), bound=dt.kind != "c")
+    return size
+
+
+def _sylvester_shapes(args, kwargs):
+    a, b = matrices(arg(args, kwargs, 0, "a")), matrices(arg(args, kwargs, 1, "b"))
+    q = matrices(arg(args, kwargs, 2, "q"), square=False)
+    if q[-2:] != (a[-1], b[-1]):
+        raise ValueError(f"solve_sylvester: q of shape {q} for a {a} and b {b}")
+    return broadcast(a[:-2], b[:-2], q[:-2]) + q[-2:]
+
+
+def _sylvester_size(args, kwargs):
+    return Out(_sylvester_shapes(args, kwargs),
+               _sylvester_dtype(*[arg(args, kwargs, i, n) for i, n in enumerate("abq")]))
+
+
+def _sylvester_cost(args, kwargs, outs):
+    out = _sylvester_shapes(args, kwargs)
+    m, n = out[-2:]
+    # two Schur decompositions and a triangular Sylvester solve, per matrix
+    return 20.0 * math.prod(out[:-2]) * (m ** 3 + n ** 3 + m * n * (m + n)) + math.prod(out)
+
+
+def _first_matrices(name, weight):
+    """The cost rule of a function of each matrix of argument ``name`` (first)."""
+    def cost(args, kwargs, outs):
+        return cubic_work(matrices(arg(args, kwargs, 0, name)), weight) + sizing.numel(outs)
+    return cost
+
+
+def _det_size(args, kwargs):
+    a = arg(args, kwargs, 0, "a")
+    return Out(matrices(a)[:-2], lapack_dtype(a))
+
+
+def _inv_size(args, kwargs):
+    a = arg(args, kwargs, 0, "a")
+    return Out(matrices(a), lapack_dtype(a))
+
+
+_FINITE = ("check_finite", BOOL, True)
+_TRANS_KIND = Choice(0, 1, 2, "N", "T", "C")
+
+declare("scipy.linalg.solve_sylvester",
+        Signature(("a", ARRAY), ("b", ARRAY), ("q", ARRAY)), _sylvester_size, _sylvester_cost)
+declare("scipy.linalg.sqrtm", Signature(("A", ARRAY)),
+        _may_be_complex(_float_dtype), _first_matrices("A", 10.0))
+declare("scipy.linalg.expm", Signature(("A", ARRAY)), _expm_size,
+        _first_matrices("A", 4.0))
+declare("scipy.linalg.logm", Signature(("A", ARRAY)),
+        _may_be_complex(lambda a: F64 if dtype(a).kind != "c" else C128),
+        _first_matrices("A", 20.0))
+declare("scipy.linalg.solve_triangular",
+        Signature(("a", ARRAY), ("b", ARRAY), ("trans", _TRANS_KIND, 0), ("lower", BOOL, False),
+                  ("unit_diagonal", BOOL, False), ("overwrite_b", BOOL, False), _FINITE),
+        _solve_triangular_size, _triangular_solves(_solve_triangular_shapes, 1))
+declare("scipy.linalg.solve_banded",
+        Signature(("l_and_u", ListOf(NONNEG, most=2)), ("ab", ARRAY), ("b", ARRAY),
+                  ("overwrite_ab", BOOL, False), ("overwrite_b", BOOL, False), _FINITE),
+        _solve_banded_size, _solve_banded_cost)
+declare("scipy.linalg.cholesky",
+        Signature(("a", ARRAY), ("lower", BOOL, False), ("overwrite_a", BOOL, False),
+                  _FINITE),
+        _factor_size, _first_matrices("a", 1.0))
+declare("scipy.linalg.cho_factor",
+        Signature(("a", ARRAY), ("lower", BOOL, False), ("overwrite_a", BOOL, False),
+                  _FINITE),
+        _cho_factor_size, _first_matrices("a", 1.0))
+declare("scipy.linalg.cho_solve",
+        Signature(("c_and_lower", ListOf(ARRAY, most=2)), ("b", ARRAY),
+                  ("overwrite_b", BOOL, False), _FINITE),
+        _cho_solve_size, _triangular_solves(_cho_solve_shapes, 2))
+declare("scipy.linalg.det",
+        Signature(("a", ARRAY), ("overwrite_a", BOOL, False), _FINITE),
+        _det_size, _first_matrices("a", 1.0))
+declare("scipy.linalg.inv",
+        Signature(("a", ARRAY), ("overwrite_a", BOOL, False), _FINITE,
+                  kw={"assume_a": optional(Choice("general", "gen")), "lower": BOOL}),
+        _inv_size, _first_matrices("a", 2.0))

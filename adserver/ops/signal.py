@@ -17,11 +17,16 @@ The answer is bilinear in A and B. Along one convolved axis the full answer is
 out[k] = sum_j A[j] B[k - j], which makes A's cotangent sum_k g[k] B[k - j]: the valid
 convolution of g, zero-padded to the full length, with B reversed (and B's likewise).
 """
+import math
+
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from . import sizing
 from .base import shape_of, unbroadcast
-from .registry import defop, P
+from .params import Signature, ARRAY, AXIS1, Choice, ListOf, optional
+from .registry import defop, declare, P
+from .sizing import Out, shape, dtype, arg
 
 
 class _Axes:
@@ -135,3 +140,61 @@ def _convolve_vjp(argnum):
 
 convolve = defop("scipy.signal.convolve", _convolve).def_linear(0, 1)
 convolve.defvjp(_convolve_vjp(0), _convolve_vjp(1))
+
+
+# --- what the wire may pass (params.py, sizing.py) ---------------------------------------
+def _layout(args, kwargs):
+    """(A, B, the axes' roles, A's and B's convolved lengths), checked as _convolve checks
+    them, before anything is allocated."""
+    A, B = arg(args, kwargs, 0, "A"), arg(args, kwargs, 1, "B")
+    a, b = shape(A), shape(B)
+    axes, dot_axes = arg(args, kwargs, 2, "axes"), arg(args, kwargs, 3, "dot_axes", ((), ()))
+    for pair in (axes, dot_axes):
+        if pair is not None and (len(pair) != 2 or len(pair[0]) != len(pair[1])):
+            raise ValueError("convolve: axes and dot_axes must pair up the axes of A and B")
+    if axes is None and len(b) < len(a):
+        raise ValueError("convolve: B has fewer axes than A (axes=None pairs them all)")
+    conv = axes if axes is not None else (range(len(a)), range(len(a)))
+    for nd, picked in ((len(a), [*conv[0], *dot_axes[0]]), (len(b), [*conv[1], *dot_axes[1]])):
+        if any(not -nd <= i < nd for i in picked) or \
+                len({i % nd for i in picked}) < len(picked):
+            raise ValueError("convolve: axes out of range or repeated")
+    spec = _Axes(len(a), len(b), axes, dot_axes)
+    na, nb = [a[i] for i in spec.conv[0]], [b[i] for i in spec.conv[1]]
+    if any(a[i] != b[j] for i, j in zip(*spec.dot)):
+        raise ValueError("convolve: the dot_axes of A and B differ in length")
+    return A, B, spec, na, nb
+
+
+def _convolve_size(args, kwargs):
+    A, B, spec, na, nb = _layout(args, kwargs)
+    mode = arg(args, kwargs, 4, "mode", "full")
+    if mode == "valid" and not (all(m >= n for m, n in zip(na, nb))
+                                or all(m <= n for m, n in zip(na, nb))):
+        raise ValueError("convolve: in valid mode one array must be at least as large as "
+                         "the other along every convolved axis")
+    a, b = shape(A), shape(B)
+    out = [a[i] for i in spec.free[0]] + [b[i] for i in spec.free[1]] + \
+        [_window(m, n, mode)[1] for m, n in zip(na, nb)]
+    return Out(out, np.result_type(dtype(A), dtype(B)))
+
+
+def _convolve_cost(args, kwargs, outs):
+    """A direct sum (an einsum of A against B's windows): every answer element sums the
+    products of A's convolved window and its dot axes."""
+    A, B, spec, na, nb = _layout(args, kwargs)
+    dot = math.prod(shape(A)[i] for i in spec.dot[0])
+    padded = list(shape(B))     # B is zero-padded by len(A) - 1 on both sides first
+    for i, m in zip(spec.conv[1], na):
+        padded[i] += 2 * (m - 1)
+    return 2.0 * sizing.numel(outs) * math.prod(na) * dot + math.prod(padded) + \
+        math.prod(shape(A))
+
+
+_PAIRS = optional(ListOf(ListOf(AXIS1), most=2))
+
+declare("scipy.signal.convolve",
+        Signature(("A", ARRAY), ("B", ARRAY), ("axes", _PAIRS, None),
+                  ("dot_axes", ListOf(ListOf(AXIS1), most=2), ((), ())),
+                  ("mode", Choice("full", "same", "valid"), "full")),
+        _convolve_size, _convolve_cost)
