@@ -32,7 +32,12 @@ from .ops import OPS, P
 add_cotangents = accumulate(P.add)
 
 PRIM, COPY, STOP, BACKWARD = "prim", "copy", "stop", "backward"
-_SKIPPED = frozenset({"release", "trace.pop", "tape.end"})
+_SKIPPED = frozenset({"trace.pop", "tape.end"})
+# Ops that free what the session holds. A client sends them when its garbage collector
+# finalizes a proxy or a tape, which can happen in the middle of a recorded call: they are
+# no part of the call, and a recording that kept them would depend on when the collector
+# ran. They run as usual; the recording does not keep them.
+HOUSEKEEPING = frozenset({"release", "tape.drop"})
 CHECK_EVERY = 64          # instructions between two looks at the clock and the socket
 
 
@@ -41,16 +46,82 @@ class NotReplayable(Exception):
 
 
 class Recording:
-    """What a session keeps between tape.begin and tape.end."""
+    """What a session keeps between tape.begin and tape.end.
 
-    __slots__ = ("tape_id", "input_handles", "inputs", "ops", "errors_before")
+    The recorded ops keep the arrays sent inline in them (uploads, constants of the call)
+    after the handles made from them are released, so those arrays are charged to the
+    session's bytes (``Session.nbytes``, bounded by --max-session-bytes) until tape.end.
+    A recording that would take the session past its limit gives up: it drops what it
+    holds, and tape.end reports why the call cannot be replayed. (An array that a live
+    handle holds too is counted twice meanwhile: the count errs on the safe side.)
+    """
 
-    def __init__(self, tape_id, input_handles, inputs, errors_before):
+    __slots__ = ("session", "tape_id", "input_handles", "inputs", "ops", "errors_before",
+                 "nbytes", "given_up")
+
+    def __init__(self, session, tape_id, input_handles, inputs, errors_before):
+        self.session = session
         self.tape_id = tape_id
         self.input_handles = input_handles
         self.inputs = inputs
-        self.ops = []
+        self.ops = _RecordedOps(self)
         self.errors_before = errors_before
+        self.nbytes = 0             # bytes of inline arrays held by ``ops``, charged
+        self.given_up = None        # why the recording stopped keeping ops, or None
+
+    def keep(self, op):
+        """Keep one op of the call (the session runs it either way)."""
+        name = op[1]
+        if name in HOUSEKEEPING or self.given_up is not None:
+            return
+        size = inline_bytes(op[3]) + inline_bytes(op[4])
+        s = self.session
+        if size and s.nbytes + size > s.limits.max_session_bytes:
+            self.give_up(f"the arrays sent inline while the call was recorded take more "
+                         f"than the session may hold ({s.limits.max_session_bytes} bytes, "
+                         "--max-session-bytes)")
+            return
+        s.nbytes += size
+        self.nbytes += size
+        list.append(self.ops, op)
+
+    def give_up(self, reason):
+        self.given_up = reason
+        self.ops.clear()
+        self.uncharge()
+
+    def uncharge(self):
+        """The recorded ops are let go: their inline arrays no longer count."""
+        self.session.nbytes -= self.nbytes
+        self.nbytes = 0
+
+
+class _RecordedOps(list):
+    """The ops of a recording. The session appends every op it runs while recording;
+    the recording decides what it keeps, and charges for it."""
+
+    __slots__ = ("recording",)
+
+    def __init__(self, recording):
+        super().__init__()
+        self.recording = recording
+
+    def append(self, op):
+        self.recording.keep(op)
+
+
+def inline_bytes(x):
+    """Bytes of the arrays sent inline in an op's arguments (handle references hold none)."""
+    t = type(x)
+    if t is np.ndarray:
+        return x.nbytes
+    if t is list or t is tuple:
+        return sum(inline_bytes(v) for v in x)
+    if t is dict:
+        return sum(inline_bytes(v) for v in x.values())
+    if t is slice:
+        return inline_bytes(x.start) + inline_bytes(x.stop) + inline_bytes(x.step)
+    return 0
 
 
 class Instr:
@@ -81,6 +152,7 @@ class Program:
         self.n_slots = n_slots
         self.input_meta = input_meta      # (shape, dtype) per input, as recorded
         self.outputs = outputs            # per output: ("slot", i) or ("const", value)
+        self.nbytes = _constant_bytes(instrs, outputs)
 
     def run(self, inputs, check=None):
         """The outputs for ``inputs`` (raw values shaped like the recorded ones)."""
@@ -97,6 +169,34 @@ class Program:
             vals[i] = x
         execute(self.instrs, vals, check)
         return [vals[v] if kind == "slot" else v for kind, v in self.outputs]
+
+
+def _constant_bytes(instrs, outputs):
+    """Bytes of the arrays a program keeps as constants (the call's inline arrays, and
+    what it computed from them alone), each array counted once."""
+    seen = set()
+
+    def walk(x):
+        t = type(x)
+        if t is np.ndarray or isinstance(x, np.generic):
+            if id(x) in seen:
+                return 0
+            seen.add(id(x))
+            return x.nbytes
+        if t is list or t is tuple:
+            return sum(walk(v) for v in x)
+        if t is dict:
+            return sum(walk(v) for v in x.values())
+        if t is slice:
+            return walk(x.start) + walk(x.stop) + walk(x.step)
+        return 0
+
+    total = sum(walk(v) for kind, v in outputs if kind == "const")
+    for ins in instrs:
+        total += walk(ins.template) + walk(ins.kwargs)
+        if ins.seed is not None and ins.seed[0] == "const":
+            total += walk(ins.seed[1])
+    return total
 
 
 def execute(instrs, vals, check=None):

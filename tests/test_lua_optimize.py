@@ -5,6 +5,7 @@ recorded with, on LuaJIT 2.1 and Lua 5.4, against a real daemon.
 """
 import pytest
 
+from adclient.errors import DaemonError
 from adclient.session import Session
 from adlua.host import Host
 
@@ -34,6 +35,9 @@ def lua(request, ipc_daemon):
     session = Session(ipc_daemon.address, client="adlua-optimize-test")
     host = Host(request.param, session=session)
     host.lua.globals()._ADLUA_SEQ = lambda: session._seq
+    host.lua.globals()._ADLUA_LAST_TAPE = lambda: session._next_tape
+    host.lua.globals()._ADLUA_QUEUED_FREES = lambda: (len(session._dropped_tapes) +
+                                                      len(session._releases))
     host.lua.execute(PRELUDE)
     yield host
     host.close()
@@ -218,3 +222,45 @@ def test_a_classifier_with_integer_targets_replays(lua, capfd):
     """)
     assert worst < 1e-12
     assert "traced on every call" not in capfd.readouterr().err
+
+
+def test_the_collector_running_inside_a_recorded_call_does_not_spoil_it(lua, capfd):
+    # Another optimized function (with its tape) and a tensor become garbage; the
+    # recorded function runs Lua's collector, whose finalizers queue a tape.drop and a
+    # release in the middle of the recording. Those frees are no part of the call.
+    queued, worst, replay_ops, old_tape = run(lua, r"""
+    local function garbage()
+      local old = autograd(function(x) return torch.sum(torch.cmul(x, x)) end,
+                           {optimize = true})
+      old(torch.randn(3))
+      local big = torch.randn(1000)
+      return _ADLUA_LAST_TAPE()
+    end
+    local oldTape = garbage()
+    local queued
+    local function loss(x)
+      local y = torch.sin(x)
+      collectgarbage('collect')
+      collectgarbage('collect')
+      queued = queued or _ADLUA_QUEUED_FREES()
+      return torch.sum(torch.cmul(torch.cos(y), x))
+    end
+    local fast, slow = autograd(loss, {optimize = true}), autograd(loss)
+    local worst, replayOps = 0, 0
+    for i = 1, 3 do
+      local x = torch.randn(4)
+      local n, g1, l1 = opsFor(function() return fast(x) end)
+      if i > 1 then replayOps = math.max(replayOps, n) end
+      local g2, l2 = slow(x)
+      worst = math.max(worst, maxdiff(g1, g2), math.abs(l1 - l2))
+    end
+    return queued, worst, replayOps, oldTape
+    """)
+    assert queued >= 2              # the tape.drop and the release, queued mid-recording
+    assert worst < 1e-12
+    assert "traced on every call" not in capfd.readouterr().err
+    assert replay_ops <= 4
+    s = lua.session
+    s.op("tape.run", [old_tape, [1.0]], out=1)
+    with pytest.raises(DaemonError, match=f"no tape {old_tape}"):
+        s.sync()                    # the collected tape was dropped all the same

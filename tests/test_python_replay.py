@@ -293,3 +293,47 @@ class _Optimized(dict):
 
 
 _optimized = _Optimized()
+
+
+class _Cycle:
+    """Keeps an object alive until the cyclic garbage collector runs (and not before)."""
+
+    def __init__(self, obj):
+        self.obj, self.me = obj, self
+
+
+def test_the_collector_running_inside_a_recorded_call_does_not_spoil_it(session):
+    # An optimized function (and its tape) and a large daemon array, reachable only through
+    # reference cycles: their finalizers queue a tape.drop and a release when the
+    # collector runs, which here is in the middle of another function's recording. Those
+    # frees are the session's business, not the recorded call's.
+    old = adclient.grad(lambda x: np.sum(x ** 2), optimize=True)
+    old(onp.ones(3))
+    (old_entry,) = old.tapes.values()
+    old_tape_id = old_entry.tape.id
+    _Cycle(old)
+    _Cycle(adclient.remote(onp.ones(1 << 16)))
+    del old, old_entry
+    releases_before = session.releases_sent
+
+    collected = []
+
+    def collects(x):
+        y = np.sin(x)
+        collected.append(gc.collect())
+        return np.sum(np.cos(y) * x)
+
+    fast = adclient.grad(collects, optimize=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")        # "traced on every call" would be a warning
+        close(fast(onp.array([0.5, 1.0])), adclient.grad(collects)(onp.array([0.5, 1.0])))
+    assert collected[0] > 0                           # while recording, the cycles went
+    assert session.releases_sent > releases_before    # the collector's release went out
+    x = onp.array([-0.3, 2.0])
+    (answer, n) = ops_sent(session, lambda: fast(x))
+    close(answer, adclient.grad(collects)(x))
+    assert n < 5                                      # replayed: one tape.run
+    s = session
+    s.op("tape.run", [old_tape_id, [onp.ones(3)]], out=1)
+    with pytest.raises(DaemonError, match=f"no tape {old_tape_id}"):
+        s.sync()                                      # the collected tape was dropped
