@@ -14,8 +14,9 @@ The token never crosses the wire. The daemon answers a ``hello`` (or a ``status`
 carries no proof with a ``challenge``: a fresh 32-byte ``nonce``. The client picks its own
 32-byte ``cnonce`` and sends the message again with
 ``auth = {nonce, cnonce, mac}``, where ``mac = HMAC-SHA256(token, "adserver-v1-hello" ||
-nonce || cnonce)``. The daemon checks it (constant time; each nonce is good once, for
-CHALLENGE_SECONDS) and proves in turn that it holds the token: ``welcome.proof =
+nonce || cnonce)``. The daemon checks it (constant time; a nonce is good for the connection
+it was sent to, within CHALLENGE_SECONDS, for one answer) and proves in
+turn that it holds the token: ``welcome.proof =
 HMAC-SHA256(token, "adserver-v1-welcome" || nonce || cnonce || session id)``. Nonces,
 cnonces, macs and proofs travel as lowercase hex strings; the HMAC inputs are the raw bytes.
 
@@ -32,8 +33,13 @@ from collections import OrderedDict
 
 HELLO_LABEL = b"adserver-v1-hello"
 WELCOME_LABEL = b"adserver-v1-welcome"
+NONCE_LABEL = b"adserver-v1-nonce"
 CHALLENGE_SECONDS = 60.0      # a challenge must be answered within this time
-MAX_CHALLENGES = 10000        # outstanding challenges the daemon remembers
+MAX_USED_NONCES = 100_000     # answered nonces, remembered until they go stale
+MAX_LATEST = 10_000           # connections whose last challenge voids their earlier ones
+# A nonce's 32 bytes: when it was issued (milliseconds of the daemon's monotonic clock), a
+# random salt, and a MAC of both and the connection's identity under the daemon's secret.
+_ISSUED, _SALT, _TAG = 8, 8, 16
 
 
 class TokenError(Exception):
@@ -144,11 +150,24 @@ def _unhex(v, size=32):
 
 
 class Gate:
-    """The daemon's side: issues challenges, checks answers. ``token`` None: no auth."""
+    """The daemon's side: issues challenges, checks answers. ``token`` None: no auth.
+
+    Challenges are stateless: a nonce carries when it was issued and a MAC, under a secret
+    of this process, binding it to the connection it was sent to. A flood of hellos, from
+    any number of connections, therefore fills no table and pushes out no other client's
+    challenge. What the daemon remembers is the nonces that were answered (a nonce is good
+    for one answer), until they are stale: a peer adds one entry per challenge it asked for
+    and answered, and past MAX_USED_NONCES the oldest, nearly stale, are forgotten first.
+    It also remembers, for up to MAX_LATEST connections, the last challenge each was sent,
+    which voids the earlier ones; a flood can only make it forget that, which loosens the
+    check to the stateless one and refuses no one.
+    """
 
     def __init__(self, token):
         self.token = token
-        self._challenges = OrderedDict()   # connection identity -> (nonce, expiry)
+        self._secret = secrets.token_bytes(32)
+        self._used = OrderedDict()         # nonce -> when it may be forgotten
+        self._latest = OrderedDict()       # connection identity -> its last nonce's stamp
 
     @property
     def required(self):
@@ -156,28 +175,28 @@ class Gate:
 
     def challenge(self, identity):
         """A fresh challenge body for the connection ``identity``."""
-        now = time.monotonic()
-        while self._challenges and (len(self._challenges) >= MAX_CHALLENGES or
-                                    next(iter(self._challenges.values()))[1] < now):
-            self._challenges.popitem(last=False)
-        nonce = secrets.token_bytes(32)
-        self._challenges.pop(identity, None)
-        self._challenges[identity] = (nonce, now + CHALLENGE_SECONDS)
+        issued = int(time.monotonic() * 1000).to_bytes(_ISSUED, "big")
+        salt = secrets.token_bytes(_SALT)
+        nonce = issued + salt + self._tag(identity, issued + salt)
+        latest = self._latest
+        latest.pop(identity, None)
+        latest[identity] = issued + salt
+        if len(latest) > MAX_LATEST:
+            latest.popitem(last=False)
         return {"nonce": nonce.hex(), "method": "hmac-sha256"}
 
     def verify(self, identity, auth):
         """(nonce, cnonce) if ``auth`` answers this connection's challenge; else a reason."""
-        held = self._challenges.pop(identity, None)
         if not isinstance(auth, dict):
             return None, "auth must be a map {nonce, cnonce, mac}"
-        if held is None or held[1] < time.monotonic():
-            return None, "no challenge is outstanding for this connection (or it expired)"
         nonce, cnonce, mac = _unhex(auth.get("nonce")), _unhex(auth.get("cnonce")), \
             auth.get("mac")
         if nonce is None or cnonce is None or not isinstance(mac, str):
             return None, "auth needs nonce, cnonce (64 hex digits each) and mac"
-        if not hmac.compare_digest(nonce, held[0]):
-            return None, "the nonce is not the one this connection was given"
+        why = self._check_nonce(identity, nonce)
+        if why is not None:
+            return None, why
+        self._remember(nonce)
         if not hmac.compare_digest(hello_mac(self.token, nonce, cnonce), mac.lower()):
             return None, ("the mac does not match: the client's token is not the daemon's "
                           "(check ADSERVER_TOKEN_FILE and the daemon's --token-file)")
@@ -185,3 +204,31 @@ class Gate:
 
     def proof(self, nonce, cnonce, sid):
         return welcome_proof(self.token, nonce, cnonce, sid)
+
+    def _tag(self, identity, stamp):
+        # (the identity's length first: no two (identity, stamp) pairs share an input)
+        data = NONCE_LABEL + len(identity).to_bytes(2, "big") + identity + stamp
+        return hmac.new(self._secret, data, hashlib.sha256).digest()[:_TAG]
+
+    def _check_nonce(self, identity, nonce):
+        """None if ``nonce`` was issued to ``identity``, is fresh and unused; else why not."""
+        stamp, tag = nonce[:_ISSUED + _SALT], nonce[_ISSUED + _SALT:]
+        if not hmac.compare_digest(tag, self._tag(identity, stamp)):
+            return "the nonce is not one this daemon gave this connection"
+        age = time.monotonic() - int.from_bytes(nonce[:_ISSUED], "big") / 1000
+        if not -1.0 <= age <= CHALLENGE_SECONDS:
+            return (f"the challenge expired (it must be answered within "
+                    f"{CHALLENGE_SECONDS:g} s); send hello without auth for a new one")
+        if nonce in self._used:
+            return "the nonce was answered already; send hello without auth for a new one"
+        last = self._latest.get(identity)
+        if last is not None and not hmac.compare_digest(last, stamp):
+            return "a newer challenge was sent to this connection; answer that one"
+        return None
+
+    def _remember(self, nonce):
+        now = time.monotonic()
+        used = self._used
+        while used and (len(used) >= MAX_USED_NONCES or next(iter(used.values())) < now):
+            used.popitem(last=False)
+        used[nonce] = now + CHALLENGE_SECONDS + 1.0

@@ -8,13 +8,15 @@ from dataclasses import dataclass, fields, asdict
 
 @dataclass
 class Limits:
-    max_message_bytes: int = 1 << 30        # whole multipart message, enforced by ZeroMQ
+    max_message_bytes: int = 1 << 30        # one message, all frames; also the unread replies
+                                            # one connection may have queued
     max_frames: int = 4096                  # frames in one message
     max_ops_per_batch: int = 100_000        # ops in one batch message
     max_array_bytes: int = 1 << 30          # one array crossing the wire
     max_live_handles: int = 1_000_000       # handles one session may hold at once
     max_callback_depth: int = 64            # client callbacks nested inside each other
     max_sessions: int = 1024                # sessions one daemon serves at once
+    max_sessions_per_connection: int = 16   # sessions one connection may hold at once
     max_session_bytes: int = 1 << 33        # bytes of the arrays one session holds (8 GiB)
     lease_seconds: float = 600.0            # a session without traffic this long ends
     max_backward_seconds: float = 600.0     # one backward pass's running time
@@ -44,6 +46,8 @@ HELP = {
                         "included",
     "max_callback_depth": "deepest nesting of client callbacks (user-defined gradients)",
     "max_sessions": "most sessions the daemon serves at once",
+    "max_sessions_per_connection": "most sessions one connection may hold at once, so that "
+                                   "one client cannot take every --max-sessions slot",
     "max_session_bytes": "most bytes of array data one session may hold in its live "
                          "handles and published arrays",
     "lease_seconds": "a session that sends nothing for this many seconds ends and its "

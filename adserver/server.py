@@ -22,20 +22,32 @@ The loop also keeps the sessions' life cycle (PROTOCOL.md sections 6, 7.1, 13 an
   messages back.
 - **Callback time-outs**, checked about ten times a second.
 - **Authentication**: the token challenge of ``adserver.auth`` on ``hello`` and ``status``,
-  and CURVE encryption on the socket when a secret key is configured.
+  and CURVE encryption on the socket when a secret key is configured. Before it, a peer
+  costs almost nothing: where the token is required, a connection that holds no session
+  may send messages of PRE_AUTH_BYTES at most, refused before their body is decoded.
+- **Trust**: nothing a client sends stops the loop. Whatever fails while one session's
+  message, time-out or cancel is handled, or while its reply is built or encoded, ends in
+  an error reply to that session; values that clients sent are quoted shortened
+  (``adproto.shorten``) in replies and logs.
+- **Unread replies.** ZeroMQ queues a connection's replies until its peer reads them; the
+  daemon bounds that queue: SNDHWM messages, and ``max_message_bytes`` bytes of large
+  replies (followed with ZeroMQ's trackers until written), past which a result's values are
+  refused with a LimitError instead of being built.
 """
 import logging
 import os
 import secrets
 import signal
 import time
+import traceback
 from collections import OrderedDict, deque
+from functools import partial
 
 import msgpack
 import zmq
 
 import adproto
-from adproto import kinds, error_object, ProtocolError, LimitExceeded
+from adproto import kinds, error_object, ProtocolError, LimitExceeded, shorten, clip
 from . import __version__
 from .auth import Gate
 from .limits import Limits
@@ -50,6 +62,16 @@ MAX_BACKLOG = 1000          # messages set aside while a batch runs
 MAX_NESTING = 8             # batches served inside other batches, one inside the next
 MAX_ENDED = 4096            # ended sessions whose reason a SessionError can still name
 HOUSEKEEPING_SECONDS = 0.1  # callback time-outs are checked this often
+# Where the token is required, the largest message a connection without a session may send:
+# a hello or status with its auth takes a few hundred bytes.
+PRE_AUTH_BYTES = 4096
+# What ZeroMQ may hold for a peer that does not read, beyond its socket buffers: SNDHWM
+# messages, of which those of TRACKED_REPLY_BYTES or more count, in bytes, as unread until
+# ZeroMQ has written them (``_Unread``). The count absorbs a burst of small replies (ZeroMQ's
+# I/O thread drains the queue while the loop fills it); the bytes bound the large ones.
+SNDHWM = 256
+TRACKED_REPLY_BYTES = 1 << 16
+_OPENERS = frozenset((kinds.HELLO, kinds.PING, kinds.STATUS))   # kinds needing no session
 _now = time.monotonic
 
 # The socket calls of every message, without what pyzmq's conveniences cost on each one
@@ -71,13 +93,40 @@ def _readable(sock):
     return _sock_get(sock, _EVENTS) & _POLLIN
 
 
-def _recv_message(sock):
+def _recv_message(sock, max_frames, max_bytes):
     """The frames of the message waiting on ``sock`` (zmq.Frames: large arrays are not
     copied); zmq.Again if none is."""
-    frame = _sock_recv(sock, _NOBLOCK, False)
+    return _rest_of_message(sock, _sock_recv(sock, _NOBLOCK, False), max_frames, max_bytes)
+
+
+class _Dropped:
+    """Stands last in a message whose frames went past a limit: they were let go as they
+    were read, and this says how many there were and their bytes."""
+
+    __slots__ = ("frames", "bytes")
+
+    def __init__(self, frames, nbytes):
+        self.frames, self.bytes = frames, nbytes
+
+
+def _rest_of_message(sock, frame, max_frames, max_bytes):
+    """[frame, *the rest of its message]. The rest arrives with the first frame (ZeroMQ
+    hands a message over whole); past ``max_frames`` frames or ``max_bytes`` bytes, the
+    frames are let go as they are read, not held (a million empty frames would otherwise
+    be a million Python objects), and a _Dropped ends the list."""
     frames = [frame]
-    while frame.more:   # the rest of a message arrives with its first frame
+    size = 0
+    while frame.more:
         frame = _sock_recv(sock, _NOBLOCK, False)
+        size += len(frame)
+        if size > max_bytes or len(frames) > max_frames:
+            count = len(frames)
+            while frame.more:
+                frame = _sock_recv(sock, _NOBLOCK, False)
+                size += len(frame)
+                count += 1
+            frames.append(_Dropped(count, size))
+            return frames
         frames.append(frame)
     return frames
 
@@ -107,10 +156,16 @@ class Server:
         self.local = is_local_address(listen)
         self.sessions = {}
         self.ended = OrderedDict()       # sid -> why it ended
+        self.owners = {}                 # connection identity -> its live sessions' count
+        self.unread = {}                 # connection identity -> _Unread, its large replies
         self.shared = SharedArrays()
         self.ctx = zmq.Context.instance()
         self.sock = self.ctx.socket(zmq.ROUTER)
         self.sock.setsockopt(zmq.ROUTER_MANDATORY, 1)
+        # A peer that does not read must not make the daemon hold its replies: ZeroMQ queues
+        # at most SNDHWM messages for it (then sends fail with EAGAIN and the reply is
+        # dropped), and large replies are also counted in bytes (_Unread).
+        self.sock.setsockopt(zmq.SNDHWM, SNDHWM)
         # ZeroMQ applies MAXMSGSIZE to each frame and drops the peer past it: a backstop
         # only. The whole-message limit is checked per message, with an error reply.
         self.sock.setsockopt(zmq.MAXMSGSIZE, self.limits.max_message_bytes)
@@ -141,35 +196,47 @@ class Server:
         event(log, INFO, "listening", address=self.endpoint, version=__version__,
               auth="token" if self.gate.required else "none", curve=self.curve,
               pid=os.getpid())
-        sock = self.sock
         try:
             while self._running:
-                if self.backlog:
-                    self._serve_backlog()
-                    if _readable(sock):
-                        self._take(_recv_message(sock))
-                else:
-                    # Idle housekeeping runs when it is due (it is not, between most
-                    # messages: asking the socket whether one waits costs system calls)
-                    # and the daemon is idle: every message received so far has been handled.
-                    now = _now()
-                    if (now >= self._next_housekeeping or now >= self._next_expiry) \
-                            and not _readable(sock):
-                        self._housekeeping(idle=True)
-                        if not self._running:
-                            continue
-                    frames = self._wait(self._poll_ms())
-                    if frames is None:   # nothing came: still idle
-                        self._housekeeping(idle=True)
-                        continue
-                    self._handle(frames)
-                    frames = None    # freed now, not once the next message has come
-                if self._unwind:
-                    self._unwind_cancelled()
-                if _now() >= self._next_housekeeping:
-                    self._housekeeping(idle=False)
+                try:
+                    self._loop()
+                except Exception as exc:
+                    # Every message and every session's work has its own error handling;
+                    # this is the last line, so that the daemon never exits for a client.
+                    self._log_internal("internal error in the loop", exc)
         finally:
             self.close()
+
+    def _loop(self):
+        """Serve messages until stopped (see the module's docstring)."""
+        sock = self.sock
+        limits = self.limits
+        max_frames, max_bytes = limits.max_frames, limits.max_message_bytes
+        while self._running:
+            if self.backlog:
+                self._serve_backlog()
+                if _readable(sock):
+                    self._take(_recv_message(sock, max_frames, max_bytes))
+            else:
+                # Idle housekeeping runs when it is due (it is not, between most
+                # messages: asking the socket whether one waits costs system calls)
+                # and the daemon is idle: every message received so far has been handled.
+                now = _now()
+                if (now >= self._next_housekeeping or now >= self._next_expiry) \
+                        and not _readable(sock):
+                    self._housekeeping(idle=True)
+                    if not self._running:
+                        continue
+                frames = self._wait(self._poll_ms())
+                if frames is None:   # nothing came: still idle
+                    self._housekeeping(idle=True)
+                    continue
+                self._handle(frames)
+                frames = None    # freed now, not once the next message has come
+            if self._unwind:
+                self._unwind_cancelled()
+            if _now() >= self._next_housekeeping:
+                self._housekeeping(idle=False)
 
     def stop(self):
         self._running = False
@@ -200,11 +267,8 @@ class Server:
             frame = _sock_recv(sock, 0, False)
         except zmq.Again:
             return None
-        frames = [frame]
-        while frame.more:
-            frame = _sock_recv(sock, _NOBLOCK, False)
-            frames.append(frame)
-        return frames
+        limits = self.limits
+        return _rest_of_message(sock, frame, limits.max_frames, limits.max_message_bytes)
 
     def _poll_ms(self):
         soonest = min((s.next_deadline() for s in self.sessions.values() if s.frames),
@@ -219,10 +283,11 @@ class Server:
             if session.next_deadline() <= now:
                 event(log, WARNING, "callback timed out", sid=session.sid,
                       seconds=self.limits.callback_timeout_seconds)
-                self._send_out(session, session.expire_callbacks(now))
+                self._send_resumed(session, session.expire_callbacks, now)
         if now >= self._next_second:
             self._next_second = now + 1.0
             self._rate.append((now, self.ops_total()))
+            self._settle_unread()
             if self.parent_pid and not _alive(self.parent_pid):
                 event(log, INFO, "parent process is gone; stopping", parent_pid=self.parent_pid)
                 self._running = False
@@ -242,11 +307,16 @@ class Server:
                                    "(--lease-seconds)")
 
     def _end(self, session, reason, level=INFO):
-        self.sessions.pop(session.sid, None)
+        if self.sessions.pop(session.sid, None) is not None:
+            self._disown(session.identity)
         self._unwind.discard(session)
         self.ops_ended += session.ops_executed
         nbytes = session.nbytes
-        handles = session.close()
+        try:
+            handles = session.close()
+        except Exception as exc:   # (a suspended pass that fails to close) it ends all the same
+            self._log_internal("error while closing a session", exc, sid=session.sid)
+            handles = None
         self.ended[session.sid] = reason
         while len(self.ended) > MAX_ENDED:
             self.ended.popitem(last=False)
@@ -259,8 +329,10 @@ class Server:
         """Called by a running batch: read the socket without blocking (see the docstring),
         then serve the other connections' messages before the batch goes on."""
         sock = self.sock
+        limits = self.limits
         while self.backlogged < MAX_BACKLOG and _readable(sock):
-            self._take(_recv_message(sock), always_queue=True)
+            self._take(_recv_message(sock, limits.max_frames, limits.max_message_bytes),
+                       always_queue=True)
         if self.backlog and self._nesting < MAX_NESTING:
             self._serve_others()
 
@@ -333,7 +405,18 @@ class Server:
         sessions, self._unwind = self._unwind, set()
         for session in sessions:
             if self.sessions.get(session.sid) is session:
-                self._send_out(session, session.unwind())
+                self._send_resumed(session, session.unwind)
+
+    def _send_resumed(self, session, resume, *args):
+        """Send what ``resume(*args)`` gives: the replies of ``session``'s suspended batches,
+        resumed after a time-out or a cancel. This work belongs to no message being handled,
+        so its failures are caught here: the session gets an error, the loop goes on."""
+        try:
+            out = resume(*args)
+        except Exception as exc:
+            self._log_internal("internal error resuming a batch", exc, sid=session.sid)
+            out = [(kinds.ERROR, {"error": _internal_error(exc)})]
+        self._send_out(session, out)
 
     # --- one message -------------------------------------------------------------------------
     def _handle(self, frames, epoch=None):
@@ -354,29 +437,56 @@ class Server:
         header = {}
         try:
             limits = self.limits
-            if len(rest) > limits.max_frames:
-                raise LimitExceeded(f"message has {len(rest)} frames; the limit is "
+            dropped = rest.pop() if rest and type(rest[-1]) is _Dropped else None
+            count = len(rest) if dropped is None else dropped.frames
+            if count > limits.max_frames:
+                raise LimitExceeded(f"message has {count} frames; the limit is "
                                     f"{limits.max_frames} (--max-frames)", limit="max_frames")
-            # The header first, so that an error about the rest can still name the request.
+            # The header first (it is small: adproto.MAX_HEADER_BYTES), so that an error
+            # about the rest can still name the request.
             header = adproto.decode_header(rest[0]) if rest else {}
-            size = sum(map(len, rest))
+            size = sum(map(len, rest)) if dropped is None else dropped.bytes
             if size > limits.max_message_bytes:
                 raise LimitExceeded(f"message has {size} bytes; the limit is "
                                     f"{limits.max_message_bytes} (--max-message-bytes)",
                                     limit="max_message_bytes")
+            if size > PRE_AUTH_BYTES and self.gate.required and identity not in self.owners:
+                self._refuse_before_auth(identity, header, size)
+                return
             header, body = adproto.decode(rest, max_array_bytes=limits.max_array_bytes,
                                           header=header)   # (decoded once)
             self._dispatch(identity, header, body, epoch, rest)
         except ProtocolError as exc:
+            message = clip(str(exc))
             event(log, WARNING, "message refused", peer=identity.hex(), type=exc.error_type,
-                  limit=exc.limit, error=str(exc))
+                  limit=exc.limit, error=message)
             req = header.get("req") if header else _request_id(rest[0] if rest else b"")
             self._send(identity, kinds.ERROR, {"error": error_object(
-                exc.error_type, str(exc), limit=exc.limit)}, req=req)
+                exc.error_type, message, limit=exc.limit)}, req=req)
         except Exception as exc:  # the loop must outlive any one message
-            log.exception("internal error handling a message")
-            self._send(identity, kinds.ERROR, {"error": error_object(
-                "InternalError", f"{type(exc).__name__}: {exc}")}, req=header.get("req"))
+            self._log_internal("internal error handling a message", exc)
+            self._send(identity, kinds.ERROR, {"error": _internal_error(exc)},
+                       req=header.get("req"))
+
+    def _refuse_before_auth(self, identity, header, size):
+        """A large message from a connection that holds no session, where the token is
+        required: answered from its header alone, its body never decoded."""
+        kind = header.get("kind")
+        if kind not in _OPENERS:
+            self._session_for(identity, header)    # it holds none: a SessionError
+            return
+        event(log, WARNING, "message refused before authentication", peer=identity.hex(),
+              kind=shorten(kind), bytes=size)
+        self._send(identity, kinds.ERROR, {"error": error_object(
+            "AuthError", f"this connection has not authenticated: until it opens a session, "
+            f"its messages may have at most {PRE_AUTH_BYTES} bytes, and this {kind} has "
+            f"{size}")}, req=header.get("req"))
+
+    def _log_internal(self, what, exc, **fields):
+        """An unexpected failure, logged with its traceback (both cut short: an exception's
+        text may quote a client's values)."""
+        event(log, logging.ERROR, what, error=clip(f"{type(exc).__name__}: {exc}"),
+              traceback=clip(traceback.format_exc(), 8000), **fields)
 
     def _dispatch(self, identity, header, body, epoch, frames):
         kind = header["kind"]
@@ -399,7 +509,7 @@ class Server:
             self._status(identity, body, req, frames)
             return
         if not isinstance(body, dict):
-            raise ProtocolError(f"the body of a {kind!r} message must be a map")
+            raise ProtocolError(f"the body of a {shorten(kind)} message must be a map")
         session = self._session_for(identity, header)
         if session is None:
             return
@@ -414,7 +524,7 @@ class Server:
                 self._send_out(session, session.unwind())
             return
         if kind not in (kinds.BATCH, kinds.CALLBACK_RETURN, kinds.BYE):
-            raise ProtocolError(f"unknown message kind {kind!r}")
+            raise ProtocolError(f"unknown message kind {shorten(kind)}")
         outer_busy, self._busy = self._busy, session
         session.next_poll = now + POLL_SECONDS
         try:
@@ -446,8 +556,8 @@ class Server:
         versions = body.get("versions") if isinstance(body, dict) else None
         if not isinstance(versions, list) or adproto.PROTOCOL_VERSION not in versions:
             self._send(identity, kinds.ERROR, {"error": error_object(
-                "VersionError", f"client speaks protocol {versions!r}; this daemon speaks "
-                f"{adproto.PROTOCOL_VERSION}")}, req=req)
+                "VersionError", f"client speaks protocol {shorten(versions)}; this daemon "
+                f"speaks {adproto.PROTOCOL_VERSION}")}, req=req)
             return
         proof = None
         if self.gate.required:
@@ -461,22 +571,46 @@ class Server:
                     "AuthError", f"authentication failed: {why}")}, req=req)
                 return
             proof = nonces
-        if len(self.sessions) >= self.limits.max_sessions:
-            self._send(identity, kinds.ERROR, {"error": error_object(
-                "LimitError", f"daemon already serves {len(self.sessions)} sessions; the limit "
-                f"is {self.limits.max_sessions} (--max-sessions)", limit="max_sessions")}, req=req)
+        refusal = self._session_limit(identity)
+        if refusal is not None:
+            self._send(identity, kinds.ERROR, {"error": refusal}, req=req)
             return
         sid = secrets.token_hex(16)
-        self.sessions[sid] = Session(sid, identity, self.limits, self.shared,
-                                     control=self._control)
+        session = Session(sid, identity, self.limits, self.shared, control=self._control)
+        session.unread_replies = partial(self.unread_bytes, identity)
+        self.sessions[sid] = session
+        self.owners[identity] = self.owners.get(identity, 0) + 1
+        client = body.get("client", "unknown client")
         event(log, INFO, "session opened", sid=sid, peer=identity.hex(),
-              client=str(body.get("client", "unknown client"))[:200],
+              client=client[:200] if isinstance(client, str) else shorten(client),
               authenticated=proof is not None)
         welcome = {"session": sid, "version": adproto.PROTOCOL_VERSION,
                    "server": f"adserver {__version__}", "limits": self.limits.as_dict()}
         if proof is not None:
             welcome["proof"] = self.gate.proof(proof[0], proof[1], sid)
         self._send(identity, kinds.WELCOME, welcome, req=req)
+
+    def _session_limit(self, identity):
+        """The LimitError a new session of this connection would break, or None."""
+        limits = self.limits
+        if len(self.sessions) >= limits.max_sessions:
+            return error_object(
+                "LimitError", f"daemon already serves {len(self.sessions)} sessions; the limit "
+                f"is {limits.max_sessions} (--max-sessions)", limit="max_sessions")
+        held = self.owners.get(identity, 0)
+        if held >= limits.max_sessions_per_connection:
+            return error_object(
+                "LimitError", f"this connection already holds {held} sessions; the limit is "
+                f"{limits.max_sessions_per_connection} (--max-sessions-per-connection)",
+                limit="max_sessions_per_connection")
+        return None
+
+    def _disown(self, identity):
+        held = self.owners.get(identity, 0)
+        if held > 1:
+            self.owners[identity] = held - 1
+        else:
+            self.owners.pop(identity, None)
 
     def _status(self, identity, body, req, frames):
         if not (self.local or _loopback_peer(frames)):
@@ -514,6 +648,7 @@ class Server:
                 "suspended": sum(len(s.frames) for s in sessions),
                 "ops": ops, "ops_per_second": round(rate, 3),
                 "messages": self.messages, "backlog": self.backlogged,
+                "unread_bytes": sum(u.bytes for u in self.unread.values()),
                 "auth": "token" if self.gate.required else "none", "curve": self.curve,
                 "limits": self.limits.as_dict()}
 
@@ -522,13 +657,14 @@ class Server:
         session = self._lookup(sid)
         if session is None or session.identity != identity:
             why = self.ended.get(sid) if isinstance(sid, str) else None
+            quoted = shorten(sid)
             if session is not None:
-                message = (f"session {sid!r} belongs to another connection; a session lives "
+                message = (f"session {quoted} belongs to another connection; a session lives "
                            "on the connection that opened it")
             elif why is not None:
-                message = f"session {sid!r} {why}"
+                message = f"session {quoted} {why}"
             else:
-                message = (f"no session {sid!r} on this daemon (it ended, expired, or the "
+                message = (f"no session {quoted} on this daemon (it ended, expired, or the "
                            "daemon restarted)")
             self._send(identity, kinds.ERROR, {"error": error_object(
                 "SessionError", message + "; start a new one with hello")},
@@ -540,14 +676,46 @@ class Server:
         fields = {} if req is None else {"req": req}
         if session is not None:
             fields["session"] = session
-        frames = adproto.encode(kind, body, **fields)
+        if kind == kinds.RESULT or kind == kinds.ERROR:
+            body = _short_error(body)
+        frames = _encode_reply(kind, body, fields)
         try:
-            _send_message(self.sock, identity, frames)
+            nbytes = sum(map(len, frames))
+            if nbytes >= TRACKED_REPLY_BYTES:
+                self._send_tracked(identity, frames, nbytes)
+            else:
+                _send_message(self.sock, identity, frames)
         except zmq.ZMQError as exc:
-            # The peer is gone (EHOSTUNREACH) or not reading (EAGAIN); drop its sessions'
-            # replies rather than block everyone else.
+            # The peer is gone (EHOSTUNREACH) or not reading (EAGAIN: SNDHWM replies wait
+            # for it); drop its sessions' replies rather than block everyone else.
             event(log, WARNING, "reply dropped", kind=kind, peer=identity.hex(),
                   error=str(exc))
+
+    # --- replies not yet read ----------------------------------------------------------------
+    def _send_tracked(self, identity, frames, nbytes):
+        """Send a large reply, counting its bytes as unread until ZeroMQ lets go of its last
+        frame: then the whole message has been written to the peer's socket."""
+        last = zmq.Frame(frames[-1], copy=False, track=True)
+        frames[-1] = last
+        _send_message(self.sock, identity, frames)
+        unread = self.unread.get(identity)
+        if unread is None:
+            unread = self.unread[identity] = _Unread()
+        unread.add(last.tracker, nbytes)
+
+    def unread_bytes(self, identity):
+        """Bytes of the large replies to connection ``identity`` that ZeroMQ still holds."""
+        unread = self.unread.get(identity)
+        if unread is None:
+            return 0
+        nbytes = unread.settle()
+        if not nbytes:
+            del self.unread[identity]
+        return nbytes
+
+    def _settle_unread(self):
+        for identity in list(self.unread):
+            self.unread_bytes(identity)
 
 
 def is_local_address(address):
@@ -568,10 +736,68 @@ def _loopback_peer(frames):
     return peer in ("::1", "localhost") or peer.startswith("127.") or peer.startswith("::ffff:127.")
 
 
+class _Unread:
+    """The large replies to one connection that ZeroMQ still holds, oldest first, as
+    (tracker, bytes), and their total. ZeroMQ writes one peer's messages in order."""
+
+    __slots__ = ("queue", "bytes")
+
+    def __init__(self):
+        self.queue = deque()
+        self.bytes = 0
+
+    def add(self, tracker, nbytes):
+        self.queue.append((tracker, nbytes))
+        self.bytes += nbytes
+
+    def settle(self):
+        """Forget the replies ZeroMQ has written; the bytes of the rest."""
+        queue = self.queue
+        while queue and queue[0][0].done:
+            self.bytes -= queue.popleft()[1]
+        return self.bytes
+
+
+def _encode_reply(kind, body, fields):
+    """The frames of a reply. One that cannot be encoded (a value the codec refuses, a req
+    nested too deep for the packer) still answers its request: with a ProtocolError, and
+    without the header fields if they are what failed."""
+    try:
+        return adproto.encode(kind, body, **fields)
+    except Exception as exc:
+        error = {"error": error_object("ProtocolError", f"the daemon could not encode its "
+                                       f"{kind} reply: {clip(str(exc), 300)}")}
+    event(log, WARNING, "reply not encodable", kind=kind, error=error["error"]["message"])
+    try:
+        return adproto.encode(kinds.ERROR, error, **fields)
+    except Exception:
+        session = fields.get("session")
+        return adproto.encode(kinds.ERROR, error, **({} if session is None else
+                                                     {"session": session}))
+
+
+def _short_error(body):
+    """``body`` with its error object's message clipped: a backstop for the messages that
+    quote what a client sent."""
+    err = body.get("error") if type(body) is dict else None
+    if type(err) is dict:
+        message = err.get("message")
+        if type(message) is str and len(message) > adproto.quoting.MESSAGE_CHARS:
+            body = {**body, "error": {**err, "message": clip(message)}}
+    return body
+
+
+def _internal_error(exc):
+    return error_object("InternalError", clip(f"{type(exc).__name__}: {exc}"))
+
+
 def _request_id(frame):
     """The req of a header that failed validation, if it is readable at all."""
     try:
-        header = msgpack.unpackb(frame.buffer if hasattr(frame, "buffer") else frame)
+        data = frame.buffer if hasattr(frame, "buffer") else frame
+        if len(data) > adproto.codec.MAX_HEADER_BYTES:
+            return None
+        header = msgpack.unpackb(data)
     except Exception:
         return None
     req = header.get("req") if isinstance(header, dict) else None

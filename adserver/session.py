@@ -24,7 +24,7 @@ from collections import OrderedDict, deque
 
 import numpy as np
 
-from adproto import DTYPES, Ref, error_object, kinds
+from adproto import DTYPES, Ref, error_object, kinds, shorten, clip
 from .engine import Box, getval_all, trace_level, zero_cotangent, EngineError
 from .ops import OPS, P, SPECS
 from .ops import sizing
@@ -244,6 +244,8 @@ class Session:
                 seq, name, out, _args, _kwargs = op
             except (TypeError, ValueError):
                 continue
+            if type(seq) is not int or type(name) is not str:
+                continue    # malformed: it would not have run either
             if name in _BOOKKEEPING:
                 self._execute(op, frame)
                 continue
@@ -452,10 +454,21 @@ class Session:
         return error_object(kind, f"{type(exc).__name__}: {exc}", seq=seq, op=name)
 
     # --- replies -------------------------------------------------------------------------
+    #: The daemon's count of bytes in this session's connection's replies not yet read by
+    #: its peer (a callable), or None. They take from the room a reply's values have.
+    unread_replies = None
+
     def _reply(self, frame):
+        """The body of a sync batch's result. It cannot fail: a value that cannot be sent
+        is nil, with an error recorded."""
         values, meta = [], []
-        for h in frame.fetch:
-            values.append(self._fetch_value(h))
+        if frame.fetch:
+            room = self._reply_room()
+            for h in frame.fetch:
+                value = self._fetch_value(h, room)
+                if value is not None:
+                    room -= value.nbytes
+                values.append(value)
         for h in frame.meta:
             meta.append(self._fetch_meta(h))
         body = {"values": values, "meta": meta, "error": self.error}
@@ -465,12 +478,20 @@ class Session:
         self.error_count = 0
         return body
 
+    def _reply_room(self):
+        """Bytes the values of one result may have: what a message may carry
+        (--max-message-bytes), less what this connection's earlier replies still hold in
+        the daemon because its peer has not read them."""
+        room = self.limits.max_message_bytes
+        unread = self.unread_replies() if self.unread_replies is not None else 0
+        return room - unread
+
     def _lookup_for_reply(self, h):
         if type(h) is Ref:
             h = h.handle
         if not isinstance(h, int) or isinstance(h, bool):
             self._record(error_object("HandleError", f"a fetch or meta entry must be a "
-                                      f"handle, not {h!r:.100}"))
+                                      f"handle, not {shorten(h)}"))
             return None
         v = self.handles.get(h, _MISSING)
         if v is _MISSING:
@@ -483,18 +504,47 @@ class Session:
             return None
         return v
 
-    def _fetch_value(self, h):
+    def _fetch_value(self, h, room=None):
+        """The array to send for fetch entry ``h``, if it fits in ``room`` bytes; else None,
+        with an error recorded. Only a single array of a whitelisted dtype is sent."""
         v = self._lookup_for_reply(h)
         if v is None:
             return None
-        value = np.asarray(getval_all(v))
+        h = getattr(h, "handle", h)
+        raw = getval_all(v)
+        if isinstance(raw, (tuple, list)):
+            # (np.asarray would stack equal shapes into one array and fail on others)
+            self._record(error_object(
+                "HandleError", f"handle {h} holds {len(raw)} results, not one array; fetch "
+                "them one by one (getitem, or an out list naming a handle for each)"))
+            return None
+        try:
+            value = np.asarray(raw)
+        except Exception as exc:
+            self._record(error_object("HandleError", f"handle {h} holds a "
+                                      f"{type(raw).__name__} that is not an array "
+                                      f"({type(exc).__name__})"))
+            return None
+        if value.dtype.name not in DTYPES:
+            self._record(error_object(
+                "HandleError", f"handle {h} holds a {type(raw).__name__} of dtype "
+                f"{value.dtype}, which cannot be sent; allowed: {', '.join(sorted(DTYPES))}"))
+            return None
         limit = self.limits.max_message_bytes
         if value.nbytes > limit:
             # Checked before the copy that encoding makes: a broadcast view is free to make
             # but not to send.
             self._record(error_object(
-                "LimitError", f"handle {getattr(h, 'handle', h)} holds {value.nbytes} bytes, "
+                "LimitError", f"handle {h} holds {value.nbytes} bytes, "
                 f"more than a reply may carry ({limit}, --max-message-bytes)",
+                limit="max_message_bytes"))
+            return None
+        if room is not None and value.nbytes > room:
+            self._record(error_object(
+                "LimitError", f"handle {h} holds {value.nbytes} bytes, and this reply has "
+                f"room for {max(room, 0)} more: a reply's values, with the replies this "
+                f"connection has not read yet, may have at most {limit} bytes "
+                "(--max-message-bytes); read the replies, or fetch less at a time",
                 limit="max_message_bytes"))
             return None
         return value
@@ -509,9 +559,9 @@ class Session:
             return [[len(raw)], "tuple", trace_level(v)]
         try:
             return [list(np.shape(raw)), np.result_type(raw).name, trace_level(v)]
-        except (TypeError, ValueError):
-            self._record(error_object("HandleError", f"handle {h} holds a "
-                                      f"{type(raw).__name__}, not an array"))
+        except Exception:
+            self._record(error_object("HandleError", f"handle {getattr(h, 'handle', h)} "
+                                      f"holds a {type(raw).__name__}, not an array"))
             return None
 
     def _callback_body(self, frame):
@@ -594,7 +644,7 @@ class Session:
             frame.cancelled = True
             self._fail_vjp(frame, _cancelled(frame.gen_op[0], "vjp",
                                              during="its callback"))
-            out.extend(self._run(frame))
+            out.extend(self._resume(frame))
         return out
 
     def next_deadline(self):
@@ -617,8 +667,27 @@ class Session:
                 f"{self.limits.callback_timeout_seconds:g} s (--callback-timeout-seconds); "
                 "the vjp failed and the session goes on",
                 limit="callback_timeout_seconds", seq=frame.gen_op[0], op="vjp"))
-            out.extend(self._run(frame))
+            out.extend(self._resume(frame))
         return out
+
+    def _resume(self, frame):
+        """Run the rest of a batch that the daemon resumed (after a cancel or a time-out):
+        its messages. This runs outside the handling of any message, so a failure must not
+        escape: the batch's client gets an error reply (a sync batch's, with its req)."""
+        try:
+            return self._run(frame)
+        except OpFailure as exc:
+            info = exc.info
+        except Exception as exc:
+            log.exception("internal error resuming a batch")
+            info = error_object("InternalError", clip(f"{type(exc).__name__}: {exc}"))
+        if frame.gen is not None:
+            frame.gen.close()
+            frame.gen = None
+        if frame.reply_to is None:
+            self._record(info)     # a batch with no reply: the next result reports it
+            return []
+        return [(kinds.ERROR, {"error": info}, frame.reply_to)]
 
     def close(self):
         """Free everything the session owns: handles, suspended passes, publications."""

@@ -172,9 +172,13 @@ def test_gate_checks_nonce_connection_and_expiry(monkeypatch):
     c = gate.challenge(b"conn-a")
     good = auth.answer(b"\x07" * 32, c)
     assert gate.verify(b"conn-b", good)[0] is None          # another connection's nonce
+    assert gate.verify(b"conn-a", good)[0] is not None      # its own
+    assert "answered" in gate.verify(b"conn-a", good)[1]    # a nonce is good once
     c = gate.challenge(b"conn-a")
-    assert gate.verify(b"conn-a", good)[0] is None          # an old nonce
-    good = auth.answer(b"\x07" * 32, c)
+    unused = auth.answer(b"\x07" * 32, c)
+    gate.challenge(b"conn-a")
+    assert gate.verify(b"conn-a", unused)[0] is None        # an older nonce
+    good = auth.answer(b"\x07" * 32, gate.challenge(b"conn-a"))
     monkeypatch.setattr(auth.time, "monotonic", lambda: 1e12)
     assert "expired" in gate.verify(b"conn-a", good)[1]
 

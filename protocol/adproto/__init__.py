@@ -8,9 +8,11 @@ from .codec import (
     handle_ext,
 )
 from .errors import ProtocolError, VersionError, LimitExceeded, RemoteError
+from .quoting import shorten, clip
 from . import kinds
 
 __all__ = [
     "PROTOCOL_VERSION", "DTYPES", "Ref", "encode", "decode", "decode_header", "pack_header",
     "error_object", "handle_ext", "ProtocolError", "VersionError", "LimitExceeded", "RemoteError", "kinds",
+    "shorten", "clip",
 ]

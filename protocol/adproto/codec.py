@@ -12,8 +12,12 @@ import msgpack
 import numpy as np
 
 from .errors import ProtocolError, VersionError, LimitExceeded
+from .quoting import shorten, clip
 
 PROTOCOL_VERSION = 1
+# A header holds v, kind, req and session: a few dozen bytes. A larger one is refused before
+# it is decoded, so that what a receiver spends on a header does not grow with it.
+MAX_HEADER_BYTES = 4096
 
 # Extension type codes inside a msgpack body.
 EXT_ARRAY = 1     # [frame index, dtype name, shape]
@@ -33,6 +37,7 @@ DTYPES = frozenset({
 })
 
 _LITTLE = sys.byteorder == "little"
+_MAX_DIMS = 64                   # numpy's own limit on dimensions (NPY_MAXDIMS)
 _EMPTY = b""
 
 # Both tables are built once, from the whitelist. The encoder finds an array's wire name by
@@ -276,28 +281,33 @@ def _array_from(buffers, payload, max_array_bytes):
     except (TypeError, ValueError):
         raise ProtocolError("array extension must be [frame index, dtype, shape]") from None
     if type(index) is not int or not 0 <= index < len(buffers):
-        raise ProtocolError(f"array refers to frame {index!r}, but the message has "
+        raise ProtocolError(f"array refers to frame {shorten(index)}, but the message has "
                             f"{len(buffers)} array frame(s)")
     dtype = _WIRE_DTYPES.get(name)
     if dtype is None:
-        raise ProtocolError(f"dtype {name!r} is not allowed; allowed: {sorted(DTYPES)}")
+        raise ProtocolError(f"dtype {shorten(name)} is not allowed; allowed: {sorted(DTYPES)}")
     if not isinstance(shape, list):
-        raise ProtocolError(f"array shape {shape!r} must be a list of non-negative integers")
+        raise ProtocolError(f"array shape {shorten(shape)} must be a list of non-negative "
+                            "integers")
+    if len(shape) > _MAX_DIMS:
+        # (checked first: the product of thousands of giant integers costs quadratic time)
+        raise ProtocolError(f"array has {len(shape)} dimensions; numpy allows at most "
+                            f"{_MAX_DIMS}")
     count = 1
     for n in shape:
         if type(n) is not int or n < 0:
-            raise ProtocolError(f"array shape {shape!r} must be a list of non-negative "
-                                "integers")
+            raise ProtocolError(f"array shape {shorten(shape)} must be a list of "
+                                "non-negative integers")
         count *= n
     buf = buffers[index]
     nbytes = count * dtype.itemsize
     if max_array_bytes is not None and nbytes > max_array_bytes:
-        raise LimitExceeded(f"array of shape {tuple(shape)} and dtype {name} holds "
+        raise LimitExceeded(f"array of shape {shorten(tuple(shape))} and dtype {name} holds "
                             f"{nbytes} bytes; the limit is {max_array_bytes}",
                             limit="max_array_bytes")
     if nbytes != len(buf):
         raise ProtocolError(f"array frame {index} holds {len(buf)} bytes, but dtype {name} "
-                            f"and shape {tuple(shape)} need {nbytes}")
+                            f"and shape {shorten(tuple(shape))} need {nbytes}")
     if count:
         return np.ndarray(shape, dtype, buf)   # read-only, as its buffer is (_frame_view)
     arr = np.empty(shape, dtype)
@@ -326,7 +336,7 @@ class _Decoder:
         if code == EXT_HANDLE:
             h = msgpack.unpackb(data)
             if not isinstance(h, int) or isinstance(h, bool):
-                raise ProtocolError(f"a handle must be an integer, got {h!r}")
+                raise ProtocolError(f"a handle must be an integer, got {shorten(h)}")
             return Ref(h)
         if code == EXT_COMPLEX:
             parts = msgpack.unpackb(data)
@@ -372,7 +382,7 @@ def decode(frames, max_depth=64, max_array_bytes=None, header=None, writeable=Fa
     except ProtocolError:
         raise
     except (ValueError, TypeError, msgpack.UnpackException) as exc:
-        raise ProtocolError(f"body is not valid msgpack: {exc}") from None
+        raise ProtocolError(f"body is not valid msgpack: {clip(str(exc), 200)}") from None
     except RecursionError:
         raise ProtocolError("body nests too deeply") from None
     return header, body
@@ -381,15 +391,18 @@ def decode(frames, max_depth=64, max_array_bytes=None, header=None, writeable=Fa
 def decode_header(frame):
     """The header map of a message's first frame, validated."""
     data = _buffer_of(frame)
+    if len(data) > MAX_HEADER_BYTES:
+        raise ProtocolError(f"header has {len(data)} bytes; a header may have at most "
+                            f"{MAX_HEADER_BYTES}")
     try:
         header = msgpack.unpackb(data, raw=False)
     except Exception as exc:
-        raise ProtocolError(f"header is not valid msgpack: {exc}") from None
+        raise ProtocolError(f"header is not valid msgpack: {clip(str(exc), 200)}") from None
     if not isinstance(header, dict):
         raise ProtocolError("header must be a map")
     v = header.get("v")
     if type(v) is not int or v != PROTOCOL_VERSION:
-        raise VersionError(f"protocol version {v!r} is not supported "
+        raise VersionError(f"protocol version {shorten(v)} is not supported "
                            f"(this side speaks {PROTOCOL_VERSION})")
     if not isinstance(header.get("kind"), str):
         raise ProtocolError("header needs a string 'kind'")

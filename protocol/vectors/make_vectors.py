@@ -60,6 +60,7 @@ LIMITS = {                                  # the daemon's defaults (adserver/li
     "max_live_handles": 1_000_000,
     "max_callback_depth": 64,
     "max_sessions": 1024,
+    "max_sessions_per_connection": 16,
     "max_session_bytes": 1 << 33,
     "lease_seconds": 600.0,
     "max_backward_seconds": 600.0,
