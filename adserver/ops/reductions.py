@@ -8,14 +8,18 @@ smooth. Ties share: the elements tied for a maximum split its gradient equally, 
 autograd does, and so do tied elements of a sorted array or of an order statistic (for
 two tied elements that is also what a central difference measures).
 """
+import math
 import warnings
 
 import numpy as np
 
 from ..engine.errors import NotDifferentiable
 from ..engine.tracer import ZERO_GRADIENT, getval_all, trace_level
+from . import sizing as S
 from .base import repeat_to_match, shape_of, ndim_of, dtype_of, normalize_axes
-from .registry import defop, defcomposite, P
+from .params import (Signature, Kind, ParamError, describe, ARRAY, AXIS, AXIS1, INT, NONNEG,
+                     FLOAT, BOOL, DTYPE, MAX_ITEMS, MAX_RANK, Choice, ListOf, optional)
+from .registry import defop, defcomposite, declare, P
 
 
 # --- layout helpers -------------------------------------------------------------------------
@@ -833,3 +837,511 @@ defcomposite("corrcoef", corrcoef)
 # --- zero gradient: indices and counts --------------------------------------------------------
 for _name in ("argsort", "argpartition", "nonzero", "count_nonzero", "searchsorted"):
     defop(_name, getattr(np, _name), ZERO_GRADIENT)
+
+
+# --- what the wire may pass (params.py, sizing.py) ---------------------------------------------
+# numpy's positional parameters are declared up to the one before ``out``; what follows it
+# (keepdims, initial, where) is accepted by name only, so no position reaches out= or
+# overwrite_input= (which would write into a handle's array). Answer dtypes are numpy's own,
+# asked of numpy once per input dtype (sizing.answer_dtype).
+_STEP = 3e4     # one pass of a Python-level loop over registry ops (~10 us)
+_LANE = 1e5     # one lane of numpy's apply_along_axis, as nanquantile loops (~30 us)
+_SORT_KIND = Choice("quicksort", "mergesort", "heapsort", "stable", None)
+_SELECT_KIND = Choice("introselect")
+_QUANTILE_METHOD = Choice(
+    "inverted_cdf", "averaged_inverted_cdf", "closest_observation",
+    "interpolated_inverted_cdf", "hazen", "weibull", "linear", "median_unbiased",
+    "normal_unbiased", "lower", "higher", "midpoint", "nearest")
+
+
+class _Scalar(Kind):
+    """A number, or a 0-d array (traced or not): trapezoid's dx, interp's left and right."""
+
+    name = "scalar"
+
+    def check(self, v):
+        ARRAY.check(v)
+        if S.shape(v) != ():
+            raise ParamError(f"expected a scalar, got {describe(v)}")
+
+
+_SCALAR = _Scalar()
+
+
+class _Kth(Kind):
+    """partition's kth: an integer, or a list (or 1-d integer array) of them."""
+
+    name = "integer or list of integers"
+    _LIST = ListOf(INT, MAX_ITEMS)
+
+    def check(self, v):
+        if type(v) is np.ndarray and v.dtype.kind in "iu" and v.ndim <= 1:
+            if v.size > MAX_ITEMS:
+                raise ParamError(f"{v.size} kth indices; at most {MAX_ITEMS}")
+            return
+        (INT if not isinstance(v, (list, tuple)) else self._LIST).check(v)
+
+
+_KTH = _Kth()
+
+
+class _WhereNeedsInitial(Signature):
+    """max and min take where= only beside initial=: numpy fills the lanes where= leaves
+    empty with initial, and has no identity to fill them with otherwise."""
+
+    __slots__ = ()
+
+    def check(self, args, kwargs):
+        super().check(args, kwargs)
+        if "where" in kwargs and "initial" not in kwargs:
+            raise ParamError("takes where= only together with initial= (the answer of a "
+                             "lane that where= leaves empty)")
+
+
+def _promoting(v):
+    """What np.result_type should see of argument v: a Python number itself (weak, NEP 50),
+    else its dtype."""
+    v = S.raw(v)
+    return v if type(v) in (int, float, complex, bool) else S.dtype(v)
+
+
+def _reduce_shape(shape, axis, keepdims):
+    ax = S.axes(axis, len(shape))
+    if keepdims:
+        return tuple(1 if i in ax else n for i, n in enumerate(shape))
+    return tuple(n for i, n in enumerate(shape) if i not in ax)
+
+
+def _numpy_dtype(fun, dtype_index=None, takes_dtype=True):
+    """A dtype rule for sizing.reduced: the dtype numpy's ``fun`` gives the input's dtype
+    (and the dtype= argument, by name or at ``dtype_index``)."""
+    def rule(dt, args, kwargs):
+        if not takes_dtype:
+            return S.answer_dtype(fun, dt)
+        return S.answer_dtype(fun, dt, dtype=S.arg(args, kwargs, dtype_index, "dtype"))
+    return rule
+
+
+def _scan_size(fun, dtype_index):
+    """cumsum and the like: a's shape, or its length flattened when axis is None."""
+    def size(args, kwargs):
+        a = S.arg(args, kwargs, 0, "a")
+        flat = S.arg(args, kwargs, 1, "axis") is None
+        dt = S.answer_dtype(fun, S.dtype(a), dtype=S.arg(args, kwargs, dtype_index, "dtype"))
+        return S.Out((S.size_of(a),) if flat else S.shape(a), dt)
+    return size
+
+
+def _rearranged_size(axis_index, dt=None):
+    """sort and partition (their arg- versions with ``dt``): a's shape, flattened when axis
+    is None."""
+    def size(args, kwargs):
+        a = S.arg(args, kwargs, 0, "a")
+        flat = S.arg(args, kwargs, axis_index, "axis", -1) is None
+        return S.Out((S.size_of(a),) if flat else S.shape(a), dt or S.dtype(a))
+    return size
+
+
+def _quantile_size(fun):
+    """q's shape, then the reduced shape of a; numpy's dtype for a, q and the method."""
+    def size(args, kwargs):
+        a, q = S.arg(args, kwargs, 0, "a"), S.arg(args, kwargs, 1, "q")
+        shape = _reduce_shape(S.shape(a), S.arg(args, kwargs, 2, "axis"),
+                              kwargs.get("keepdims", False))
+        dt = S.answer_dtype(fun, S.dtype(a), q, method=kwargs.get("method", "linear"))
+        return S.Out(S.shape(q) + shape, dt)
+    return size
+
+
+def _over_counts(dt, args, kwargs):
+    """nanmean's dtype: a sum divided by int64 counts (float64 for float16 and float32, where
+    numpy keeps the input's precision)."""
+    total = S.answer_dtype(np.sum, dt, dtype=kwargs.get("dtype"))
+    return S.inexact(np.result_type(total, S.I64))
+
+
+def _nanvar_size(fun):
+    """nanvar and nanstd: numpy's var where there are no NaNs, else squares summed and divided
+    by int64 counts, which is float64 for float16 and float32 input. Which one depends on
+    the values: the rule gives the wider dtype, as a bound, where the two differ."""
+    exact = S.reduced(0, "a", 1, _numpy_dtype(fun))
+
+    def size(args, kwargs):
+        out = exact(args, kwargs)
+        with_nans = np.finfo(_over_counts(S.dtype(S.arg(args, kwargs, 0, "a")), args, kwargs))
+        if with_nans.dtype == out.dtype:
+            return out
+        return S.Out(out.shape, max(out.dtype, with_nans.dtype, key=lambda d: d.itemsize),
+                     bound=True)
+    return size
+
+
+def _lane_length(shape, axis):
+    return math.prod(shape[i] for i in set(S.axes(axis, len(shape))))
+
+
+def _many_kth(count, axis_index, axis_default=None):
+    """Extra work of numpy's partition for ``count(args, kwargs)`` kth indices: it grows
+    with their number times the lane length (quadratic when kth holds most of a lane's
+    indices), about 3 units each. quantile partitions at two indices per q."""
+    def cost(args, kwargs, outs):
+        shape = S.shape(S.arg(args, kwargs, 0, "a"))
+        axis = S.arg(args, kwargs, axis_index, "axis", axis_default)
+        lane = _lane_length(shape, None if axis is None or not shape else axis)
+        return 3 * math.prod(shape) * min(lane, count(args, kwargs))
+    return cost
+
+
+def _kth_count(args, kwargs):
+    return max(np.size(S.arg(args, kwargs, 1, "kth")), 1)
+
+
+def _q_count(args, kwargs):
+    return 2 * S.size_of(S.arg(args, kwargs, 1, "q"))
+
+
+def _plus(*rules):
+    def cost(args, kwargs, outs):
+        return sum(rule(args, kwargs, outs) for rule in rules)
+    return cost
+
+
+def _per_lane_cost(base, axis_index, vectorized_below=0):
+    """``base``, plus a Python step per lane when numpy loops over the lanes of an axis
+    (nanmedian on lanes of 600 or more, nanquantile and nanpercentile on any)."""
+    def cost(args, kwargs, outs):
+        work = base(args, kwargs, outs)
+        shape = S.shape(S.arg(args, kwargs, 0, "a"))
+        axis = S.arg(args, kwargs, axis_index, "axis")
+        if axis is None or len(shape) <= 1:
+            return work
+        lane = _lane_length(shape, axis)
+        if lane < vectorized_below:
+            return work
+        return work + _LANE * (math.prod(shape) // max(lane, 1))
+    return cost
+
+
+def _diff_layout(args, kwargs):
+    """diff's (shape after prepend and append, axis, passes, dtype)."""
+    a = S.arg(args, kwargs, 0, "a")
+    shape = S.shape(a)
+    if not shape:
+        raise ValueError("diff requires input that is at least one dimensional")
+    n = S.arg(args, kwargs, 1, "n", 1)
+    axis = S.arg(args, kwargs, 2, "axis", -1) % len(shape)
+    length, dtypes = shape[axis], [S.dtype(a)]
+    for edge in (S.arg(args, kwargs, 3, "prepend"), S.arg(args, kwargs, 4, "append")):
+        if edge is None:
+            continue
+        s = S.shape(edge)
+        if s and len(s) != len(shape):
+            raise ValueError(f"diff: prepend and append must be scalars or have {len(shape)} "
+                             f"dimensions, got shape {s}")
+        length += s[axis] if s else 1
+        dtypes.append(S.dtype(edge))
+    # (bool inputs take differences with not_equal, and stay bool)
+    shape = shape[:axis] + (length,) + shape[axis + 1:]
+    return shape, axis, min(n, length + 1), np.result_type(*dtypes)
+
+
+def _diff_size(args, kwargs):
+    shape, axis, passes, dt = _diff_layout(args, kwargs)
+    return S.Out(shape[:axis] + (max(shape[axis] - passes, 0),) + shape[axis + 1:], dt)
+
+
+def _diff_cost(args, kwargs, outs):
+    """Pass k reads two slices of length L - k and writes one; each pass is a Python step."""
+    shape, axis, passes, _ = _diff_layout(args, kwargs)
+    length = shape[axis]
+    rest = math.prod(shape) // max(length, 1)
+    steps = min(passes, length)
+    elements = rest * (steps * length - steps * (steps + 1) // 2)
+    return 3 * elements + 2 * math.prod(shape) + passes * _STEP
+
+
+def _gradient_axes(args, kwargs):
+    """gradient's f, the axes it differentiates along, and its spacings (by position)."""
+    f = args[0] if args else kwargs.get("f")
+    ndim = len(S.shape(f))
+    if ndim == 0:
+        raise ValueError("gradient needs an array of at least one dimension")
+    axes = S.axes(kwargs.get("axis"), ndim)
+    spacings = args[1:]
+    if spacings and not (len(spacings) == 1 and S.shape(spacings[0]) == ()) \
+            and len(spacings) != len(axes):
+        raise TypeError("invalid number of arguments")
+    return f, axes, spacings
+
+
+def _gradient_size(args, kwargs):
+    """One array like f per axis (one array alone for one axis). Integers are taken as
+    float64; a number spacing is weak (NEP 50), coordinates are taken as floats."""
+    f, axes, spacings = _gradient_axes(args, kwargs)
+    dt = np.result_type(S.inexact(S.dtype(f)), *[
+        _promoting(s) if S.shape(s) == () else S.inexact(S.dtype(s)) for s in spacings])
+    outs = [S.Out(S.shape(f), dt) for _ in axes]
+    return outs[0] if len(outs) == 1 else outs
+
+
+def _gradient_cost(args, kwargs, outs):
+    """About a dozen elementwise passes over f per axis, and a Python step per axis."""
+    f, axes, spacings = _gradient_axes(args, kwargs)
+    return (12 * S.size_of(f) + _STEP) * len(axes) + 4 * sum(S.size_of(s) for s in spacings)
+
+
+def _trapezoid_layout(args, kwargs):
+    """The shape of d * (y[1:] + y[:-1]) (y broadcast against x's differences), the axis
+    summed over, and the dtype."""
+    y, x = S.arg(args, kwargs, 0, "y"), S.arg(args, kwargs, 1, "x")
+    axis = S.arg(args, kwargs, 3, "axis", -1)
+
+    def shortened(s):
+        s = list(s)
+        s[axis] -= 1
+        return tuple(s)
+    shape = shortened(S.shape(y))
+    if x is None:
+        spacing = _promoting(S.arg(args, kwargs, 2, "dx", 1.0))
+    else:
+        spacing = S.dtype(x)
+        if len(S.shape(x)) > 1:
+            shape = S.broadcast(shortened(S.shape(x)), shape)
+    return shape, axis % len(shape), S.inexact(np.result_type(S.dtype(y), spacing))
+
+
+def _trapezoid_size(args, kwargs):
+    shape, axis, dt = _trapezoid_layout(args, kwargs)
+    return S.Out(shape[:axis] + shape[axis + 1:], dt)
+
+
+def _trapezoid_cost(args, kwargs, outs):
+    """Four passes over the terms, which x's differences may broadcast beyond y."""
+    shape, _, _ = _trapezoid_layout(args, kwargs)
+    return 4 * math.prod(shape) + 2 * sum(S.size_of(a) for a in args)
+
+
+def _interp_size(args, kwargs):
+    """Shaped like x; the dtype the op's arithmetic on x, xp, fp (and left, right) gives."""
+    parts = [S.dtype(S.arg(args, kwargs, i, name)) for i, name in enumerate(("x", "xp", "fp"))]
+    parts += [_promoting(v) for v in (S.arg(args, kwargs, 3, "left"),
+                                  S.arg(args, kwargs, 4, "right")) if v is not None]
+    return S.Out(S.shape(S.arg(args, kwargs, 0, "x")), S.inexact(np.result_type(*parts)))
+
+
+def _interp_cost(args, kwargs, outs):
+    """A binary search of xp per point of x, then about ten elementwise passes."""
+    points, knots = S.numel(outs), S.size_of(S.arg(args, kwargs, 1, "xp"))
+    return 60 * points * max(math.log2(knots + 1), 1.0) + 30 * points + 3 * knots
+
+
+def _trace_layout(args, kwargs):
+    """trace's (other axes' shape, diagonal length)."""
+    shape = S.shape(S.arg(args, kwargs, 0, "a"))
+    if len(shape) < 2:
+        raise ValueError("diag requires an array of at least two dimensions")
+    offset = S.arg(args, kwargs, 1, "offset", 0)
+    axis1 = S.arg(args, kwargs, 2, "axis1", 0) % len(shape)
+    axis2 = S.arg(args, kwargs, 3, "axis2", 1) % len(shape)
+    if axis1 == axis2:
+        raise ValueError("axis1 and axis2 cannot be the same")
+    n1, n2 = shape[axis1], shape[axis2]
+    rest = tuple(n for i, n in enumerate(shape) if i not in (axis1, axis2))
+    return rest, max(0, min(n1, n2 - offset) - max(0, -offset))
+
+
+def _trace_size(args, kwargs):
+    a = S.arg(args, kwargs, 0, "a")
+    rest, _ = _trace_layout(args, kwargs)
+    return S.Out(rest, S.answer_dtype(np.sum, S.dtype(a),
+                                      dtype=S.arg(args, kwargs, 4, "dtype")))
+
+
+def _trace_cost(args, kwargs, outs):
+    rest, length = _trace_layout(args, kwargs)
+    return 3 * math.prod(rest) * length + S.numel(outs) + _STEP
+
+
+def _average_size(args, kwargs):
+    """The reduced shape; with returned, also the sum of the weights broadcast to it."""
+    a, weights = S.arg(args, kwargs, 0, "a"), S.arg(args, kwargs, 2, "weights")
+    shape = _reduce_shape(S.shape(a), S.arg(args, kwargs, 1, "axis"),
+                          kwargs.get("keepdims", False))
+    if weights is None:
+        dt, scale = S.answer_dtype(np.mean, S.dtype(a)), S.F64
+    else:  # sum(a * w) / sum(w)
+        dt = S.inexact(np.result_type(S.dtype(a), S.dtype(weights)))
+        scale = S.answer_dtype(np.sum, S.dtype(weights))
+    avg = S.Out(shape, dt)
+    return [avg, S.Out(shape, scale)] if S.arg(args, kwargs, 3, "returned", False) else avg
+
+
+def _cov_layout(args, kwargs):
+    """cov's (variables, observations, dtype): m's rows (or columns, not rowvar) and y's."""
+    m, y = S.arg(args, kwargs, 0, "m"), S.arg(args, kwargs, 1, "y")
+    rowvar = S.arg(args, kwargs, 2, "rowvar", True)
+    variables, observations, dtypes = 0, 0, []
+    for i, v in enumerate((m, y)):
+        if v is None:
+            continue
+        s = S.shape(v)
+        if len(s) > 2:
+            raise ValueError(f"{'my'[i]} has more than 2 dimensions")
+        rows = (1, max(math.prod(s), 1)) if len(s) < 2 else s
+        # m is transposed unless it is 1-d, y unless it has one row
+        if not rowvar and (len(s) != 1 if i == 0 else rows[0] != 1):
+            rows = rows[::-1]
+        if i == 0 and rows[0] == 0:
+            return 0, 0, S.F64     # numpy's answer for no variables: a (0, 0) array
+        variables += rows[0]
+        observations = rows[1]
+        dtypes.append(S.dtype(v))
+    if S.arg(args, kwargs, 5, "fweights") is not None:
+        dtypes.append(S.F64)
+    aweights = S.arg(args, kwargs, 6, "aweights")
+    if aweights is not None:
+        dtypes.append(S.dtype(aweights))
+    return variables, observations, S.inexact(np.result_type(*dtypes))
+
+
+def _cov_size(args, kwargs):
+    """(k, k) for k variables, squeezed to a scalar for one."""
+    k, _, dt = _cov_layout(args, kwargs)
+    return S.Out(() if k == 1 else (k, k), dt)
+
+
+def _cov_cost(args, kwargs, outs):
+    """The product of the centred (k, n) data with its transpose, and passes over it."""
+    k, n, _ = _cov_layout(args, kwargs)
+    return k * k * n / S.BLAS_SPEEDUP + 10 * k * n + 10 * k * k + _STEP
+
+
+def _as_cov(rule):
+    """corrcoef(x, y, rowvar) is shaped and costed as cov(x, y, rowvar), which it scales."""
+    def with_cov_args(args, kwargs, *outs):
+        return rule([S.arg(args, kwargs, 0, "x"), S.arg(args, kwargs, 1, "y"),
+                     S.arg(args, kwargs, 2, "rowvar", True)], {}, *outs)
+    return with_cov_args
+
+
+def _nonzero_size(args, kwargs):
+    """One index array per axis, as long as the array at most (the count is the values')."""
+    shape = S.shape(S.arg(args, kwargs, 0, "a"))
+    if not shape:
+        raise ValueError("Calling nonzero on 0d arrays is not allowed")
+    return [S.Out((math.prod(shape),), S.I64, bound=True) for _ in shape]
+
+
+def _searchsorted_cost(args, kwargs, outs):
+    """A binary search of a per element of v."""
+    n = S.size_of(S.arg(args, kwargs, 0, "a"))
+    return 60 * S.numel(outs) * max(math.log2(n + 1), 1.0) + 2 * n
+
+
+# Reductions: sum, prod and mean (and var, std) take where=, whose lanes numpy fills with
+# the identity; ddof and correction are numbers (numpy takes floats).
+_WHERE = {"keepdims": BOOL, "where": ARRAY}
+declare("sum", Signature(("a", ARRAY), ("axis", AXIS, None), ("dtype", DTYPE, None),
+                         kw={**_WHERE, "initial": FLOAT}),
+        S.reduced(0, "a", 1, _numpy_dtype(np.sum, 2)), S.linear(2))
+declare("prod", Signature(("a", ARRAY), ("axis", AXIS, None), ("dtype", DTYPE, None),
+                          kw={**_WHERE, "initial": FLOAT}),
+        S.reduced(0, "a", 1, _numpy_dtype(np.prod, 2)), S.linear(3))
+declare("mean", Signature(("a", ARRAY), ("axis", AXIS, None), ("dtype", DTYPE, None), kw=_WHERE),
+        S.reduced(0, "a", 1, _numpy_dtype(np.mean, 2)), S.linear(2))
+_MOMENT = {**_WHERE, "ddof": FLOAT, "correction": FLOAT}
+declare("var", Signature(("a", ARRAY), ("axis", AXIS, None), ("dtype", DTYPE, None), kw=_MOMENT),
+        S.reduced(0, "a", 1, _numpy_dtype(np.var, 2)), S.linear(16))
+declare("std", Signature(("x", ARRAY), ("axis", AXIS, None), ("dtype", DTYPE, None), kw=_MOMENT),
+        S.reduced(0, "x", 1, _numpy_dtype(np.std, 2)), S.linear(18))
+for _name, _fun in [("cumsum", np.cumsum), ("cumprod", np.cumprod)]:
+    declare(_name, Signature(("a", ARRAY), ("axis", optional(AXIS1), None),
+                             ("dtype", DTYPE, None)),
+            _scan_size(_fun, 2), S.linear(3))
+
+for _names, _weight in [(("max", "amax", "min", "amin"), 2), (("nanmax", "nanmin"), 4)]:
+    declare(_names, _WhereNeedsInitial(("a", ARRAY), ("axis", AXIS, None),
+                                       kw={"keepdims": BOOL, "initial": FLOAT, "where": ARRAY}),
+            S.reduced(0, "a", 1), S.linear(_weight))
+declare("ptp", Signature(("x", ARRAY), ("axis", AXIS, None), ("keepdims", BOOL, None)),
+        S.reduced(0, "x", 1, keepdims_index=2), S.linear(3))
+
+# The nan-functions here are the op's own (dtype, ddof and keepdims by name only).
+for _name, _weight in [("nansum", 4), ("nanprod", 4)]:
+    declare(_name, Signature(("a", ARRAY), ("axis", AXIS, None),
+                             kw={"dtype": DTYPE, "keepdims": BOOL}),
+            S.reduced(0, "a", 1, _numpy_dtype(getattr(np, _name))), S.linear(_weight))
+declare("nanmean", Signature(("a", ARRAY), ("axis", AXIS, None),
+                             kw={"dtype": DTYPE, "keepdims": BOOL}),
+        S.reduced(0, "a", 1, _over_counts), S.linear(5))
+for _name in ("nanvar", "nanstd"):
+    declare(_name, Signature(("a", ARRAY), ("axis", AXIS, None),
+                             kw={"dtype": DTYPE, "ddof": FLOAT, "keepdims": BOOL}),
+            _nanvar_size(getattr(np, _name)), S.linear(40))
+for _name in ("nancumsum", "nancumprod"):
+    declare(_name, Signature(("a", ARRAY), ("axis", optional(AXIS1), None),
+                             kw={"dtype": DTYPE}),
+            _scan_size(getattr(np, _name), None), S.linear(5))
+
+# Sorting and order statistics: n log n (argsort's scattered writes cost more).
+_SORT = Signature(("a", ARRAY), ("axis", optional(AXIS1), None), ("kind", _SORT_KIND, None),
+                  kw={"stable": optional(BOOL)})
+declare("sort", _SORT, _rearranged_size(1), S.n_log_n(2))
+declare("argsort", _SORT, _rearranged_size(1, S.I64), S.n_log_n(6))
+_SELECT = Signature(("a", ARRAY), ("kth", _KTH), ("axis", optional(AXIS1), None),
+                    ("kind", _SELECT_KIND, None))
+declare("partition", _SELECT, _rearranged_size(2),
+        _plus(S.n_log_n(2), _many_kth(_kth_count, 2, -1)))
+declare("argpartition", _SELECT, _rearranged_size(2, S.I64),
+        _plus(S.n_log_n(6), _many_kth(_kth_count, 2, -1)))
+
+for _name, _lanes_from in [("median", None), ("nanmedian", 600)]:
+    _cost = S.n_log_n(2)
+    declare(_name, Signature(("a", ARRAY), ("axis", AXIS, None), kw={"keepdims": BOOL}),
+            S.reduced(0, "a", 1, _numpy_dtype(getattr(np, _name), takes_dtype=False)),
+            _cost if _lanes_from is None else _per_lane_cost(_cost, 1, _lanes_from))
+# weights= is numpy's (it asks for method="inverted_cdf"); the rules do not differentiate it.
+for _name in ("quantile", "percentile", "nanquantile", "nanpercentile"):
+    _cost = _plus(S.n_log_n(2), _many_kth(_q_count, 2))
+    declare(_name, Signature(("a", ARRAY), ("q", ARRAY), ("axis", AXIS, None),
+                             kw={"method": _QUANTILE_METHOD, "keepdims": BOOL,
+                                 "weights": optional(ARRAY)}),
+            _quantile_size(getattr(np, _name)),
+            _per_lane_cost(_cost, 2) if _name.startswith("nan") else _cost)
+
+# Differences, derivatives and integrals of sampled functions.
+declare("diff", Signature(("a", ARRAY), ("n", NONNEG, None), ("axis", AXIS1, None),
+                          ("prepend", optional(ARRAY), None), ("append", optional(ARRAY), None)),
+        _diff_size, _diff_cost)
+declare("gradient", Signature(("f", ARRAY), star=ARRAY, most=MAX_RANK,
+                              kw={"axis": AXIS, "edge_order": Choice(1, 2)}),
+        _gradient_size, _gradient_cost)
+declare("trapezoid", Signature(("y", ARRAY), ("x", optional(ARRAY), None), ("dx", _SCALAR, None),
+                               ("axis", AXIS1, None)),
+        _trapezoid_size, _trapezoid_cost)
+declare("interp", Signature(("x", ARRAY), ("xp", ARRAY), ("fp", ARRAY),
+                            ("left", optional(_SCALAR), None), ("right", optional(_SCALAR), None)),
+        _interp_size, _interp_cost)
+
+# Trace and weighted statistics.
+declare("trace", Signature(("a", ARRAY), ("offset", INT, None), ("axis1", AXIS1, None),
+                           ("axis2", AXIS1, None), ("dtype", DTYPE, None)),
+        _trace_size, _trace_cost)
+declare("average", Signature(("a", ARRAY), ("axis", AXIS, None), ("weights", optional(ARRAY), None),
+                             ("returned", BOOL, None), kw={"keepdims": BOOL}),
+        _average_size, S.linear(4))
+declare("cov", Signature(("m", ARRAY), ("y", optional(ARRAY), None), ("rowvar", BOOL, None),
+                         ("bias", BOOL, None), ("ddof", optional(INT), None),
+                         ("fweights", optional(ARRAY), None), ("aweights", optional(ARRAY), None)),
+        _cov_size, _cov_cost)
+declare("corrcoef", Signature(("x", ARRAY), ("y", optional(ARRAY), None), ("rowvar", BOOL, None)),
+        _as_cov(_cov_size), _as_cov(_cov_cost))
+
+# Indices and counts.
+declare("nonzero", Signature(("a", ARRAY)), _nonzero_size, S.linear(5))
+declare("count_nonzero", Signature(("a", ARRAY), ("axis", AXIS, None), kw={"keepdims": BOOL}),
+        S.reduced(0, "a", 1, lambda dt, args, kwargs: S.I64), S.linear(4))
+declare("searchsorted", Signature(("a", ARRAY), ("v", ARRAY), ("side", Choice("left", "right"), None),
+                                  ("sorter", optional(ARRAY), None)),
+        lambda args, kwargs: S.Out(S.shape(S.arg(args, kwargs, 1, "v")), S.I64),
+        _searchsorted_cost)

@@ -235,3 +235,37 @@ def n_log_n(weight=1.0):
         n = max([size_of(a) for a in args] + [numel(outs), 1])
         return weight * n * max(math.log2(n), 1.0) + numel(outs)
     return cost
+
+
+# --- dtypes numpy itself resolves ----------------------------------------------------------------
+_ANSWER_DTYPES = {}
+
+
+def stand_in(x, value=1):
+    """A one-element value numpy's type resolution treats as it treats argument ``x``: a
+    Python number stays one (weak, NEP 50), anything else becomes an array of x's dtype."""
+    if x is None:
+        return None
+    w = weak(x)
+    return w(value) if isinstance(w, type) else np.full(1, value, w)
+
+
+def answer_dtype(fun, *inputs, **options):
+    """The dtype of ``fun``'s answer for inputs of these dtypes: ``fun`` run once on
+    one-element stand-ins (holding 1) with ``options``, the result cached on the dtypes.
+
+    For functions whose dtype rules are numpy's own (mean of ints is float64, quantile's
+    discontinuous methods keep ints, ...). ``options`` must be hashable and hold only what
+    the dtype may depend on (dtype=, method=); ``fun`` must accept 1 in each input.
+    """
+    key = (fun, tuple(None if x is None else weak(x) for x in inputs),
+           tuple(sorted(options.items())))
+    dt = _ANSWER_DTYPES.get(key)
+    if dt is None:
+        with np.errstate(all="ignore"):
+            answer = fun(*[stand_in(x) for x in inputs], **options)
+        dt = np.asarray(raw(answer[0] if isinstance(answer, tuple) else answer)).dtype
+        if len(_ANSWER_DTYPES) > 4096:
+            _ANSWER_DTYPES.clear()
+        _ANSWER_DTYPES[key] = dt
+    return dt

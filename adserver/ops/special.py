@@ -10,13 +10,17 @@ Functions that scipy also evaluates at complex points and that are holomorphic t
 (erf, erfcx, the Bessel functions of real order, xlogy, ...) follow autograd's
 convention for complex input: the VJP is g * f'(z), with no conjugation.
 """
+import math
+
 import numpy as np
 import scipy.special as sc
 from scipy.integrate import quad
 
 from ..engine.tracer import Primitive, ZERO_GRADIENT, getval_all
+from . import sizing as S
 from .base import unbroadcast, broadcast_like, shape_of, repeat_to_match
-from .registry import defop, defcomposite, P
+from .params import Signature, ARRAY, AXIS, BOOL, NONNEG, optional
+from .registry import OPS, defop, defcomposite, declare, P
 
 _SQRT_PI = np.sqrt(np.pi)
 _LOG_SQRT_2PI = 0.5 * np.log(2 * np.pi)
@@ -436,3 +440,67 @@ def _stdtr_slope_df_away(df, t):
 
 
 _ufunc("stdtr", _stdtr_slope_df, lambda ans, df, t: _student_density(df, t))
+
+
+# --- what the wire may pass (params.py, sizing.py) ---------------------------------------------
+# The scipy.special ufuncs share elementwise_specs' declaration; these are the functions that
+# are not ufuncs. Answer dtypes are scipy's own, asked once per input dtype.
+def _lse_of(a, b):
+    return sc.logsumexp(a, b=b)
+
+
+def _logsumexp_size(args, kwargs):
+    """a and b broadcast, then reduced over axis."""
+    a, b = S.arg(args, kwargs, 0, "a"), S.arg(args, kwargs, 2, "b")
+    shape = S.shape(a) if b is None else S.broadcast(S.shape(a), S.shape(b))
+    ax = S.axes(S.arg(args, kwargs, 1, "axis"), len(shape))
+    if S.arg(args, kwargs, 3, "keepdims", False):
+        shape = tuple(1 if i in ax else n for i, n in enumerate(shape))
+    else:
+        shape = tuple(n for i, n in enumerate(shape) if i not in ax)
+    return S.Out(shape, S.answer_dtype(_lse_of, a, b))
+
+
+def _logsumexp_cost(args, kwargs, outs):
+    """An exp and a few passes over the broadcast terms."""
+    a, b = S.arg(args, kwargs, 0, "a"), S.arg(args, kwargs, 2, "b")
+    terms = S.size_of(a) if b is None else math.prod(S.broadcast(S.shape(a), S.shape(b)))
+    return 40 * terms + S.numel(outs)
+
+
+def _normalized_size(name):
+    """softmax and log_softmax: shaped like x, in the dtype the op itself gives x's."""
+    def size(args, kwargs):
+        x = S.arg(args, kwargs, 0, "x")
+        return S.Out(S.shape(x), S.answer_dtype(OPS[name], x))
+    return size
+
+
+def _multigammaln_size(args, kwargs):
+    a = S.arg(args, kwargs, 0, "a")
+    return S.Out(S.shape(a), S.answer_dtype(sc.multigammaln, a, 1))
+
+
+def _multigammaln_cost(args, kwargs, outs):
+    """scipy sums d gammaln arrays, built one by one in a Python loop."""
+    d = S.arg(args, kwargs, 1, "d")
+    return d * (100 * S.numel(outs) + 3000) + S.numel(outs)
+
+
+def _polygamma_size(args, kwargs):
+    n, x = S.arg(args, kwargs, 0, "n"), S.arg(args, kwargs, 1, "x")
+    return S.Out(S.broadcast(S.shape(n), S.shape(x)), S.answer_dtype(sc.polygamma, n, x))
+
+
+declare("scipy.special.logsumexp",
+        Signature(("a", ARRAY), ("axis", AXIS, None), ("b", optional(ARRAY), None),
+                  ("keepdims", BOOL, None)),
+        _logsumexp_size, _logsumexp_cost)
+for _name in ("scipy.special.softmax", "scipy.special.log_softmax"):
+    declare(_name, Signature(("x", ARRAY), ("axis", AXIS, None)), _normalized_size(_name),
+            S.linear(25))
+declare("scipy.special.multigammaln", Signature(("a", ARRAY), ("d", NONNEG)),
+        _multigammaln_size, _multigammaln_cost)
+# polygamma(n, x) is gamma(n + 1) zeta(n + 1, x) with psi where n is 0, in scipy's Python.
+declare("scipy.special.polygamma", Signature(("n", ARRAY), ("x", ARRAY)), _polygamma_size,
+        S.per_output(2000))

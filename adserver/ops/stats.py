@@ -12,12 +12,16 @@ and invalid parameters (a scale or shape <= 0) give nan. The point is moved onto
 support before the formulas see it, so that those constants also get zero gradients
 rather than the nan of a formula evaluated off its domain.
 """
+import math
+
 import numpy as np
 
 from ..engine.tracer import getval_all
 from ..engine.tuples import tuple_item
+from . import sizing as S
 from .base import shape_of, ndim_of
-from .registry import defcomposite, P
+from .params import Signature, ARRAY, BOOL, optional
+from .registry import OPS, defcomposite, declare, P
 
 _LOG_SQRT_2PI = 0.5 * np.log(2 * np.pi)
 
@@ -275,3 +279,138 @@ def _mvn_entropy(mean=None, cov=1):
 
 _register("multivariate_normal", logpdf=_mvn_logpdf, pdf=_exp_of(_mvn_logpdf),
           entropy=_mvn_entropy)
+
+
+# --- what the wire may pass (params.py, sizing.py) ---------------------------------------------
+# Every parameter is an array (numbers too), by position or by name. The answers' dtypes
+# are the ops' own, found by running each op once per input dtype on stand-ins that hold 1
+# (a valid point and valid parameters for every distribution here).
+def _arguments(names, defaults, args, kwargs):
+    """The op's arguments in order, its defaults where they were left out."""
+    return [S.arg(args, kwargs, i, name, defaults.get(name)) for i, name in enumerate(names)]
+
+
+def _elementwise_size(name, names, defaults):
+    """A density or distribution function: the arguments broadcast together."""
+    op = OPS[name]
+    # beta.cdf fills points past the support with a float64 array: float32 input gives
+    # float64 there, float32 elsewhere (the rule gives float64, as a bound).
+    widened = name == "scipy.stats.beta.cdf"
+
+    def size(args, kwargs):
+        values = _arguments(names, defaults, args, kwargs)
+        shape, dt = S.broadcast(*[S.shape(v) for v in values]), S.answer_dtype(op, *values)
+        if widened and dt.itemsize < 8:
+            return S.Out(shape, np.result_type(dt, S.F64), bound=True)
+        return S.Out(shape, dt)
+    return size
+
+
+_LOC_SCALE = {"loc": 0.0, "scale": 1.0}
+
+# name -> (parameters, defaults, weight of one answer element: scipy.special's functions
+# inside and about ten elementwise passes)
+_ELEMENTWISE = {}
+for _method in ("logpdf", "pdf", "cdf", "sf"):
+    _ELEMENTWISE[f"norm.{_method}"] = (("x", "loc", "scale"), _LOC_SCALE, 30)
+for _method in ("logcdf", "logsf"):
+    _ELEMENTWISE[f"norm.{_method}"] = (("x", "loc", "scale"), _LOC_SCALE, 150)
+_ELEMENTWISE["norm.ppf"] = (("q", "loc", "scale"), _LOC_SCALE, 30)
+for _method, _weight in [("logpdf", 250), ("pdf", 250), ("cdf", 700), ("logcdf", 700)]:
+    _ELEMENTWISE[f"t.{_method}"] = (("x", "df", "loc", "scale"), _LOC_SCALE, _weight)
+for _method, _weight in [("logpdf", 400), ("pdf", 400), ("cdf", 1200)]:
+    _ELEMENTWISE[f"beta.{_method}"] = (("x", "a", "b", "loc", "scale"), _LOC_SCALE, _weight)
+for _method, _weight in [("logpdf", 150), ("pdf", 150), ("cdf", 500)]:
+    _ELEMENTWISE[f"gamma.{_method}"] = (("x", "a", "loc", "scale"), _LOC_SCALE, _weight)
+    _ELEMENTWISE[f"chi2.{_method}"] = (("x", "df", "loc", "scale"), _LOC_SCALE, _weight)
+for _method, _weight in [("logpmf", 250), ("pmf", 250), ("cdf", 400)]:
+    _ELEMENTWISE[f"poisson.{_method}"] = (("k", "mu", "loc"), {"loc": 0}, _weight)
+
+for _method, (_names, _defaults, _weight) in _ELEMENTWISE.items():
+    _name = f"scipy.stats.{_method}"
+    declare(_name, Signature(*[(n, ARRAY, None) if n in _defaults else (n, ARRAY)
+                               for n in _names]),
+            _elementwise_size(_name, _names, _defaults), S.per_output(_weight))
+
+
+def _dirichlet_size(name):
+    """x's points (the axes after the first, which holds the components), squeezed."""
+    op = OPS[name]
+
+    def size(args, kwargs):
+        x, alpha = _arguments(("x", "alpha"), {}, args, kwargs)
+        points = tuple(n for n in S.shape(x)[1:] if n != 1)
+        return S.Out(points, S.answer_dtype(op, x, alpha))
+    return size
+
+
+def _dirichlet_cost(args, kwargs, outs):
+    x, alpha = _arguments(("x", "alpha"), {}, args, kwargs)
+    return 50 * S.size_of(x) + 100 * S.size_of(alpha)
+
+
+_MVN = ("x", "mean", "cov", "allow_singular")
+_MVN_DEFAULTS = {"cov": 1}
+
+
+def _mvn_dimension(mean, cov):
+    if mean is not None:
+        return S.size_of(mean)
+    return 1 if len(S.shape(cov)) < 2 else S.shape(cov)[0]
+
+
+def _mvn_points(args, kwargs):
+    """(the points' shape, the dimension): points run along x's last axis; a 1-d x is one
+    point, or many in one dimension."""
+    x, mean, cov, _ = _arguments(_MVN, _MVN_DEFAULTS, args, kwargs)
+    dim = _mvn_dimension(mean, cov)
+    shape = S.shape(x)
+    if len(shape) == 0:
+        return (), dim
+    if len(shape) == 1:
+        return (shape[0] if dim == 1 else 1,), dim
+    return shape[:-1], dim
+
+
+def _mvn_size(name):
+    op = OPS[name]
+
+    def size(args, kwargs):
+        points, _ = _mvn_points(args, kwargs)
+        return S.Out(tuple(n for n in points if n != 1),
+                     S.answer_dtype(op, *_arguments(_MVN, _MVN_DEFAULTS, args, kwargs)))
+    return size
+
+
+def _factor_cost(dim):
+    """An eigendecomposition and a determinant of the (dim, dim) covariance."""
+    return 4 * dim ** 3 + 1e5
+
+
+def _mvn_cost(args, kwargs, outs):
+    """numpy's solve broadcasts the covariance: one factorization per point."""
+    points, dim = _mvn_points(args, kwargs)
+    return math.prod(points) * (300 + dim ** 3 + 30 * dim ** 2) + _factor_cost(dim)
+
+
+def _entropy_size(args, kwargs):
+    op = OPS["scipy.stats.multivariate_normal.entropy"]
+    return S.Out((), S.answer_dtype(op, *_arguments(("mean", "cov"), _MVN_DEFAULTS, args,
+                                                     kwargs)))
+
+
+def _entropy_cost(args, kwargs, outs):
+    mean, cov = _arguments(("mean", "cov"), _MVN_DEFAULTS, args, kwargs)
+    return _factor_cost(_mvn_dimension(mean, cov))
+
+
+for _name in ("scipy.stats.dirichlet.logpdf", "scipy.stats.dirichlet.pdf"):
+    declare(_name, Signature(("x", ARRAY), ("alpha", ARRAY)), _dirichlet_size(_name),
+            _dirichlet_cost)
+for _name in ("scipy.stats.multivariate_normal.logpdf", "scipy.stats.multivariate_normal.pdf"):
+    declare(_name, Signature(("x", ARRAY), ("mean", optional(ARRAY), None), ("cov", ARRAY, None),
+                             ("allow_singular", BOOL, None)),
+            _mvn_size(_name), _mvn_cost)
+declare("scipy.stats.multivariate_normal.entropy",
+        Signature(("mean", optional(ARRAY), None), ("cov", ARRAY, None)),
+        _entropy_size, _entropy_cost)
