@@ -9,7 +9,6 @@ client has left is compared with its RSS after the clients' warm-up, before the 
 """
 import importlib.util
 import os
-import time
 
 import pytest
 
@@ -24,7 +23,9 @@ CLIENTS, CALLS = 16, 200
 # daemon's own count (`adserver status`): no session, no handle, no byte left behind.
 # The full run (160,000 calls, docs/ROBUSTNESS.md) is where a slow leak would show in RSS.
 RSS_TOLERANCE = 32 << 20
-TIME_LIMIT = 120     # seconds; the run takes about 10-20 s on the 2-core CI machine
+# Seconds before the run counts as hung (it takes about 10-20 s on the 2-core CI machine,
+# longer when the machine is busy): a guard, not a check of speed.
+HANG_GUARD = 600
 
 
 def load_module():
@@ -38,9 +39,7 @@ def load_module():
 
 def test_sixteen_clients_python_and_lua_against_one_daemon():
     load = load_module()
-    t0 = time.monotonic()
-    report = load.run(clients=CLIENTS, calls=CALLS, timeout=TIME_LIMIT)
-    elapsed = time.monotonic() - t0
+    report = load.run(clients=CLIENTS, calls=CALLS, timeout=HANG_GUARD)
     load.print_report(report)
     assert report["errors"] == [], report["errors"][:5]
     assert report["wrong"] == 0
@@ -56,7 +55,6 @@ def test_sixteen_clients_python_and_lua_against_one_daemon():
     status = report["daemon_status_after"]
     if status is not None:      # (an adserver without the status command: RSS only)
         assert (status["sessions"], status["handles"], status["bytes"]) == (0, 0, 0), status
-    assert elapsed < TIME_LIMIT
 
 
 @pytest.mark.parametrize("kind", ["python", "lua"])

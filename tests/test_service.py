@@ -1,6 +1,8 @@
 """The daemon as a service: leases, limits, cancel, restarts, status, logs and workers.
 
 Every test talks to real `adserver` processes over real sockets (loopback TCP or ipc).
+No check depends on how fast the machine is: "while a batch runs" is seen in the daemon's
+own count of executed ops (``status``), and time limits are only guards against hanging.
 """
 import json
 import os
@@ -22,7 +24,7 @@ from adclient.session import Session
 from adclient import DaemonError, SessionLost
 from conftest import Daemon, free_port
 
-TIMEOUT = 30.0
+TIMEOUT = 120.0      # seconds: how long a wait may last before the test says it hangs
 
 
 @pytest.fixture
@@ -53,6 +55,20 @@ def traced_custom(x_value, prim=1, base=1, seq=1):
 
 def recv(s, timeout=TIMEOUT):
     return s._recv(time.monotonic() + timeout)
+
+
+def ops_done(address):
+    """How many ops the daemon has executed, all sessions together (it answers ``status``
+    between the ops of a running batch)."""
+    return status(address, timeout=TIMEOUT)["ops"]
+
+
+def wait_for_ops(address, at_least):
+    deadline = time.monotonic() + TIMEOUT
+    while ops_done(address) < at_least:
+        if time.monotonic() > deadline:
+            pytest.fail(f"the daemon never reached {at_least} ops")
+        time.sleep(0.05)
 
 
 def long_pass(n=300, size=200_000, seq=1):
@@ -130,16 +146,17 @@ def _logfmt_pairs(line):
 
 # --- leases ---------------------------------------------------------------------------------------
 def test_lease_expiry_frees_the_session_and_keepalive_keeps_one(tmp_path):
-    # A 2 s lease: long enough that a loaded machine does not starve the keepalives.
-    d = ipc_daemon_with(tmp_path, "--lease-seconds", "2")
+    # A 4 s lease: a keepalive goes every 2 s, so a loaded machine does not starve them.
+    d = ipc_daemon_with(tmp_path, "--lease-seconds", "4")
     try:
         idle, busy = Session(d.address), Session(d.address)
-        assert idle.lease == 2.0
+        assert idle.lease == 4.0
         x = idle.op("array", [np.arange(4.0)])
         idle.op("publish", [Ref(x), "weights"], out=False)
         idle.sync()
-        deadline = time.monotonic() + 6.0
-        while time.monotonic() < deadline:        # busy only calls keepalive: no ops
+        deadline = time.monotonic() + TIMEOUT
+        while ping(d.address)["sessions"] > 1:    # busy only calls keepalive: no ops
+            assert time.monotonic() < deadline, "the idle session never expired"
             busy.keepalive()
             time.sleep(0.1)
         assert ping(d.address)["sessions"] == 1
@@ -163,7 +180,7 @@ def tight(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("tight")
     d = Daemon(f"ipc://{tmp}/tight.sock", "--max-session-bytes", "1000",
                "--max-ops-per-batch", "50", "--max-sessions", "3", "--max-live-handles", "12",
-               "--max-callback-depth", "1", "--callback-timeout-seconds", "1",
+               "--max-callback-depth", "1", "--callback-timeout-seconds", "60",
                "--max-array-bytes", "900", "--max-frames", "20", "--max-message-bytes", "20000")
     yield d
     d.stop()
@@ -249,15 +266,26 @@ def test_sessions_limit(pair, tight):
     assert_untouched(b, hb)
 
 
-def test_callback_timeout_fails_the_vjp_and_the_session_goes_on(pair):
-    a, b, hb = pair
+def test_callback_timeout_fails_the_vjp_and_the_session_goes_on(tmp_path):
+    d = ipc_daemon_with(tmp_path, "--callback-timeout-seconds", "1")
+    a, b = Session(d.address), Session(d.address)
+    try:
+        hb = b.op("array", [np.arange(5.0)])
+        b.sync()
+        _time_out_a_callback(a)
+        assert_untouched(b, hb)
+    finally:
+        a.close()
+        b.close()
+        d.stop()
+
+
+def _time_out_a_callback(a):
     a._send(kinds.BATCH, {"ops": traced_custom([1.0, 2.0], base=100), "sync": True,
                           "fetch": [108]})
     header, cb = recv(a)
     assert header["kind"] == kinds.CALLBACK
-    started = time.monotonic()
     header, result = recv(a)                   # never answered: the daemon gives up
-    assert time.monotonic() - started >= 0.8
     assert header["kind"] == kinds.RESULT and result["values"] == [None]
     err = result["error"]
     assert err["type"] == "LimitError" and err["limit"] == "callback_timeout_seconds"
@@ -268,7 +296,6 @@ def test_callback_timeout_fails_the_vjp_and_the_session_goes_on(pair):
     (v,), _ = a.sync(fetch=[Ref(h)])
     assert v.sum() == 2
     a.op("release", [[-1, -2, -3, 101, 102, 103, 108, h]], out=False)
-    assert_untouched(b, hb)
 
 
 def test_callback_depth_limit(pair):
@@ -309,12 +336,10 @@ def test_backward_time_limit(tmp_path):
         s = Session(d.address)
         ops, out = long_pass()
         s.pending.extend(ops)
-        started = time.monotonic()
         with pytest.raises(DaemonError) as info:
             s.sync(fetch=[Ref(out)])
         assert info.value.info["limit"] == "max_backward_seconds"
         assert info.value.info["op"] == "vjp" and "--max-backward-seconds" in str(info.value)
-        assert time.monotonic() - started < 20
         h = s.op("array", [np.ones(3)])
         (v,), _ = s.sync(fetch=[Ref(h)])      # the session goes on
         assert v.sum() == 3
@@ -330,15 +355,15 @@ def test_cancel_stops_a_long_batch_and_the_session_goes_on(ipc_daemon):
     try:
         ops, out = long_pass(n=2000)
         s._seq = ops[-1][0]
+        before = ops_done(ipc_daemon.address)
         s._send(kinds.BATCH, {"ops": ops, "sync": True, "fetch": [out]})
-        time.sleep(0.3)
-        started = time.monotonic()
-        assert ping(ipc_daemon.address, timeout=5)["sessions"] >= 2   # answered while busy
+        wait_for_ops(ipc_daemon.address, before + 3)      # the batch is under way
+        assert ping(ipc_daemon.address, timeout=TIMEOUT)["sessions"] >= 2  # answered while busy
         s.cancel()
         header, result = recv(s)
-        assert time.monotonic() - started < 5
         assert header["kind"] == kinds.RESULT and result["values"] == [None]
         assert result["error"]["type"] == "Cancelled"
+        assert ops_done(ipc_daemon.address) - before < len(ops)    # cut short
         # Trace levels stayed in step (trace.pop ran): a new pass works.
         level = s.push_level()
         h = s.op("box", [np.asarray(2.0), level])
@@ -355,28 +380,58 @@ def test_cancel_stops_a_long_batch_and_the_session_goes_on(ipc_daemon):
         other.close()
 
 
+# f's backward pass: `announce`'s gradient (called back first) prints "backward", the daemon
+# runs 3000 sine gradients, then `hold`'s gradient waits for the Ctrl-C. The test sends
+# SIGINT once it reads "backward", as a terminal does (to the child's process group): the
+# grad cannot end before it, and the daemon is most likely running the sines then.
 CTRL_C = textwrap.dedent("""
-    import json, os, signal, sys, threading, time
+    import json, time
     import adclient.numpy as np
-    from adclient import grad
+    import adclient.session as cs
+    from adclient import grad, primitive, defvjp
     from adclient.session import get_session
 
+    @primitive
+    def announce(x):
+        return x
+
+    @primitive
+    def hold(x):
+        return x
+
+    def announce_vjp(ans, x):
+        def vjp(g):
+            print("backward", flush=True)
+            return g
+        return vjp
+
+    def hold_vjp(ans, x):
+        def vjp(g):
+            while True:
+                time.sleep(1)
+        return vjp
+
+    defvjp(announce, announce_vjp)
+    defvjp(hold, hold_vjp)
+    cancels = []
+    drain = cs.Session._cancel_and_drain
+    cs.Session._cancel_and_drain = lambda self, req: (cancels.append(req), drain(self, req))
+
     def f(x):
+        x = hold(x)
         for _ in range(3000):
             x = np.sin(x)
-        return np.sum(x)
+        return np.sum(announce(x))
 
-    x = np.linspace(0, 1, 200_000)
+    x = np.linspace(0, 1, 20_000)
     grad(lambda y: np.sum(np.sin(y)))(x)            # warm up: the session exists
     sid = get_session().sid
-    threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGINT)).start()
-    started = time.monotonic()
     try:
         grad(f)(x)
         out = {"interrupted": False}
     except KeyboardInterrupt:
         out = {"interrupted": True}
-    out["seconds"] = time.monotonic() - started
+    out["cancelled"] = len(cancels)
     out["after"] = float(grad(np.sin)(2.0))
     out["same_session"] = get_session().sid == sid
     print(json.dumps(out))
@@ -384,12 +439,21 @@ CTRL_C = textwrap.dedent("""
 
 
 def test_ctrl_c_in_the_client_cancels_the_daemons_work(ipc_daemon):
-    env = dict(os.environ, ADSERVER_ADDRESS=ipc_daemon.address)
-    r = subprocess.run([sys.executable, "-c", CTRL_C], capture_output=True, text=True,
-                       timeout=120, env=env)
-    assert r.returncode == 0, r.stderr
-    out = json.loads(r.stdout.strip().splitlines()[-1])
-    assert out["interrupted"] and out["same_session"]
+    env = dict(os.environ, ADSERVER_ADDRESS=ipc_daemon.address, PYTHONUNBUFFERED="1")
+    proc = subprocess.Popen([sys.executable, "-c", CTRL_C], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env,
+                            start_new_session=True)
+    try:
+        for line in proc.stdout:
+            if "backward" in line:
+                os.killpg(proc.pid, signal.SIGINT)
+                break
+        out, err = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err
+    out = json.loads(out.strip().splitlines()[-1])
+    assert out["interrupted"] and out["same_session"] and out["cancelled"] == 1
     assert abs(out["after"] - np.cos(2.0)) < 1e-12
 
 
@@ -425,11 +489,17 @@ def test_a_daemon_killed_during_a_sync_gives_session_lost(tmp_path):
     try:
         ops, out = long_pass(n=3000)
         s.pending.extend(ops)
-        threading.Timer(0.5, d.proc.kill).start()
-        started = time.monotonic()
+        before = ops_done(d.address)
+
+        def kill_once_running():
+            wait_for_ops(d.address, before + 3)
+            d.proc.kill()
+
+        killer = threading.Thread(target=kill_once_running)
+        killer.start()
         with pytest.raises(SessionLost, match=f"session {s.sid}"):
             s.sync(fetch=[Ref(out)])
-        assert time.monotonic() - started < 10
+        killer.join(TIMEOUT)
         with pytest.raises(SessionLost):
             s.sync()
     finally:
@@ -509,7 +579,7 @@ def test_workers_pin_each_session_to_one_worker(tmp_path, token_env, transport):
             (v,), _ = s.sync(fetch=[Ref(h)])
             assert v.sum() == 3 * i
         assert ping(address)["workers"] == 2
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + TIMEOUT
         while time.monotonic() < deadline:
             info = status(address)
             if info["sessions"] == 4:
@@ -526,7 +596,7 @@ def test_workers_pin_each_session_to_one_worker(tmp_path, token_env, transport):
                     s.sync()
             else:
                 s.sync()
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + TIMEOUT
         while time.monotonic() < deadline:
             w = status(address)["workers"][0]
             if w["restarts"] == 1 and w.get("status"):
