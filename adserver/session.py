@@ -276,6 +276,9 @@ class Session:
                                              "kwargs a map or nil", seq=seq, op=name))
             special = _SESSION_OPS.get(name)
             if special is not None:
+                wrong = _check_session_op(name, args, kwargs)
+                if wrong is not None:
+                    raise OpFailure(error_object("ArgumentError", wrong, seq=seq, op=name))
                 special(self, seq, out, args, kwargs or {}, frame)
             else:
                 fn = OPS.get(name)
@@ -793,3 +796,4 @@ def _element(value, i):
 # The session's own ops (trace levels, boxes, passes, uploads, tapes) need the helpers
 # above, so they are imported last.
 from .session_ops import SESSION_OPS as _SESSION_OPS  # noqa: E402
+from .session_ops import check_session_op as _check_session_op  # noqa: E402

@@ -383,3 +383,41 @@ SESSION_OPS = {
     "tape.drop": _op_tape_drop,
 }
 SESSION_OP_NAMES = frozenset(SESSION_OPS)
+
+#: What the wire may pass to each session op (PROTOCOL.md section 8), deny by default as
+#: for registry ops: (fewest arguments, most arguments or None, keywords it reads).
+SESSION_OP_ARGS = {
+    "array": (1, 1, ()),
+    "trace.push": (1, 1, ()),
+    "trace.pop": (1, 1, ()),
+    "box": (2, 2, ("tangent",)),
+    "vjp": (4, 4, ("scalar", "seeds")),
+    "tangent": (2, 2, ()),
+    "release": (0, 1, ()),
+    "value": (1, 2, ()),
+    "custom": (1, None, ("prim", "name", "kwargs", "tangents")),
+    "getitem": (2, 2, ()),
+    "publish": (2, 2, ()),
+    "shared": (1, 1, ()),
+    "unpublish": (1, 1, ()),
+    "tape.begin": (2, 2, ()),
+    "tape.end": (3, 3, ()),
+    "tape.run": (2, 2, ()),
+    "tape.drop": (1, 1, ()),
+}
+assert set(SESSION_OP_ARGS) == SESSION_OP_NAMES
+
+
+def check_session_op(name, args, kwargs):
+    """The error message if a session op's arguments are not what it takes, else None."""
+    fewest, most, keywords = SESSION_OP_ARGS[name]
+    if len(args) < fewest or (most is not None and len(args) > most):
+        takes = f"{fewest}" if fewest == most else \
+            f"{fewest} to {most}" if most is not None else f"at least {fewest}"
+        return f"op '{name}' takes {takes} argument(s), got {len(args)}"
+    for key in kwargs or ():
+        if key not in keywords:
+            accepted = ", ".join(keywords) if keywords else "none"
+            return f"op '{name}' accepts no keyword argument {describe(key)} " \
+                   f"(it accepts: {accepted})"
+    return None

@@ -64,6 +64,8 @@ LIMITS = {
     "--max-live-handles": 4096,
     "--max-callback-depth": 4,
     "--max-sessions": 64,
+    "--max-session-bytes": 256 << 20,
+    "--max-op-cost": 100_000_000,
 }
 ADDRESS_SPACE_HEADROOM = 3 << 29     # 1.5 GiB above the daemon's size at start
 BARRIER = 1 << 40                    # barrier pings use req BARRIER + n
@@ -208,7 +210,8 @@ class Msg:
 
     def __init__(self, cat, header, body=None, frames=None, due=True, types=None,
                  kinds_=("error",), echo=True, conn="own", raw_header=None, raw_body=None,
-                 mutate=None):
+                 mutate=None, deferred=None):
+        self.deferred = deferred    # error types a result's deferred error may have (None: any)
         self.cat, self.header, self.body, self.extra = cat, header, body, frames
         self.due, self.types, self.kinds, self.echo, self.conn = due, types, set(kinds_), echo, conn
         self.raw_header, self.raw_body, self.mutate = raw_header, raw_body, mutate
@@ -449,6 +452,58 @@ def ops_(draw):
     args = draw(st.sampled_from(NASTY)) if which == 1 else draw(arg_lists)
     kwargs = draw(kwargs_st) if which < 8 else None
     return [draw(st.sampled_from(SEQ_POOL)), draw(op_names), draw(outs), args, kwargs]
+
+
+# Every op of the table, with the values above and sizes that would not fit: the table's
+# declarations (signature, size, cost) must refuse what would read unwritten memory,
+# allocate past --max-session-bytes or run past --max-op-cost, and nothing may crash.
+from adserver.ops import OPS as _TABLE  # noqa: E402
+TABLE_OPS = sorted(_TABLE)
+HUGE = [1 << 20, 1 << 26, 1 << 31, (1 << 13, 1 << 13), [1 << 16, 1 << 16], (1 << 40,),
+        [[1 << 25, 0]], "i,j->ij", "ij,jk->ik", "...i,...j->...ij", "a" * 100]
+TABLE_KWARGS = [None] * 10 + [{k: v} for k, v in [
+    ("axis", 0), ("axis", (0, 1)), ("n", 1 << 24), ("s", (1 << 13, 1 << 13)), ("num", 1 << 28),
+    ("axes", 0), ("shape", (1 << 14, 1 << 14)), ("repeats", 1 << 25), ("k", 1 << 40),
+    ("dtype", "V1048576"), ("dtype", "U65536"), ("dtype", "object"), ("dtype", "float32"),
+    ("ord", "nuc"), ("mode", "full"), ("q", 50.0), ("ddof", 1), ("keepdims", True),
+    ("out", Ref(1)), ("where", False), ("casting", "unsafe"), ("order", "F"),
+    ("optimize", True), ("like", Ref(1))]]
+table_args = st.lists(st.sampled_from(ARG_POOL + HUGE + HUGE), max_size=4)
+
+
+@st.composite
+def table_op_messages(draw):
+    """One op of the whole registry on hostile values, in a sync batch that fetches it."""
+    name = draw(st.sampled_from(TABLE_OPS))
+    op = [1, name, 901, draw(table_args), draw(st.sampled_from(TABLE_KWARGS))]
+    return Msg("table op", _hdr("batch", OWN), {"ops": [op], "sync": True, "meta": [901]},
+               kinds_=("result", "error"), types={"ProtocolError", "LimitError"})
+
+
+DANGEROUS_KWARGS = [("out", Ref(902)), ("where", False), ("casting", "unsafe"),
+                    ("subok", True), ("signature", "dd->d"), ("order", "K"), ("like", Ref(902)),
+                    ("extobj", [1]), ("dtype", "object"), ("nonsense", 1)]
+_WHERE_OK = {"sum", "mean", "var", "std", "prod", "nansum", "nanmean", "nanvar", "nanstd",
+             "nanprod", "count_nonzero"}
+
+
+@st.composite
+def dangerous_keyword_messages(draw):
+    """Any op of the table with a keyword no op may take: refused with ArgumentError
+    before it runs (its arguments are fresh, well-formed arrays)."""
+    name = draw(st.sampled_from(TABLE_OPS))
+    key, value = draw(st.sampled_from([kv for kv in DANGEROUS_KWARGS
+                                       if not (kv[0] == "where" and name in _WHERE_OK)]))
+    if key == "dtype" and name in ("astype",):
+        key = "nonsense"
+    nargs = draw(st.integers(1, 3))
+    six = [(np.arange(6.0) + k).tobytes() for k in (1, 2)]
+    ops = [[1, "array", 901, [Arr("float64", [2, 3], six[0])], None],
+           [2, "array", 902, [Arr("float64", [2, 3], six[1])], None],
+           [3, name, 903, [Ref(901), Ref(902), Ref(902)][:nargs], {key: value}]]
+    return Msg("dangerous keyword", _hdr("batch", OWN), {"ops": ops, "sync": True,
+                                                         "fetch": [903]},
+               kinds_=("result",), deferred={"ArgumentError"})
 
 
 # Messages ---------------------------------------------------------------------------------
@@ -1062,7 +1117,13 @@ def check(results, arena):
             if os.environ.get("FUZZ_DEBUG") and kind in (kinds.RESULT, kinds.ERROR):
                 print("DEBUG", m.cat, kind, str(body.get("error"))[:160])
             if kind == kinds.RESULT and body.get("error") is not None:
-                _count(STATS["deferred_by_type"], _clear(body["error"], where + " (deferred)"))
+                t = _clear(body["error"], where + " (deferred)")
+                _count(STATS["deferred_by_type"], t)
+                if m.deferred is not None:
+                    assert t in m.deferred, f"{where}: deferred {t} " \
+                        f"({body['error']['message']}), expected one of {sorted(m.deferred)}"
+            if kind == kinds.RESULT and m.deferred is not None:
+                assert body.get("error") is not None, f"{where}: the op was not refused"
             if kind == kinds.WELCOME:
                 STATS["welcomes"] = STATS.get("welcomes", 0) + 1
                 if m.conn != "auth":
@@ -1239,6 +1300,8 @@ test_limits = fuzz(limit_messages(), 20, 10)                      # 200
 test_other_sessions = fuzz(other_session_messages(), 35, 20)      # 700
 test_callbacks = fuzz(callback_messages(), 30, 10, flatten=3)  # 900 (300 x 3)
 test_token_challenge = fuzz(auth_messages(), 25, 10, flatten=2)   # 500 (250 x 2)
+test_every_op_of_the_table = fuzz(table_op_messages(), 60, 20)    # 1,200
+test_dangerous_keywords = fuzz(dangerous_keyword_messages(), 30, 20)   # 600
 FUZZ_TESTS = [name for name in dir() if name.startswith("test_") and name not in (
     "test_after_the_fuzz_the_daemon_and_every_other_session_are_whole",)]
 

@@ -19,6 +19,7 @@ import pytest
 
 from adproto import Ref, kinds
 from adserver.limits import Limits
+from adserver.session import HANDLE_BYTES
 from adserver.ping import ping, status
 from adclient.session import Session
 from adclient import DaemonError, SessionLost
@@ -178,7 +179,7 @@ def test_lease_expiry_frees_the_session_and_keepalive_keeps_one(tmp_path):
 @pytest.fixture(scope="module")
 def tight(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("tight")
-    d = Daemon(f"ipc://{tmp}/tight.sock", "--max-session-bytes", "1000",
+    d = Daemon(f"ipc://{tmp}/tight.sock", "--max-session-bytes", "6000",
                "--max-ops-per-batch", "50", "--max-sessions", "3", "--max-live-handles", "12",
                "--max-callback-depth", "1", "--callback-timeout-seconds", "60",
                "--max-array-bytes", "900", "--max-frames", "20", "--max-message-bytes", "20000")
@@ -204,13 +205,14 @@ def assert_untouched(b, hb):
 
 def test_session_bytes_limit(pair):
     a, b, hb = pair
-    x = a.op("array", [np.ones(100)])          # 800 bytes
-    y = a.op("array", [np.ones(50)])           # 400 more: past 1000
+    # each handle costs its 800 bytes and 400 for the handle itself (HANDLE_BYTES)
+    xs = [a.op("array", [np.ones(100)]) for _ in range(5)]     # 6000 bytes in all
+    y = a.op("array", [np.ones(50)])           # 400 + 400 more: past 6000
     with pytest.raises(DaemonError) as info:
         a.sync()
-    assert info.value.info["limit"] == "max_session_bytes" and info.value.seq == 2
+    assert info.value.info["limit"] == "max_session_bytes" and info.value.seq == 6
     assert "--max-session-bytes" in str(info.value) and y
-    a.release(x)
+    a.release(xs[0])
     a.sync()
     z = a.op("array", [np.ones(50)])           # fits once x is released
     (v,), _ = a.sync(fetch=[Ref(z)])
@@ -522,7 +524,7 @@ def test_status_reports_sessions_handles_bytes_and_ops(tmp_path):
         assert r.returncode == 0, r.stderr
         info = json.loads(r.stdout)
         assert info["sessions"] == 1 and info["handles"] == 201
-        assert info["bytes"] == 201 * 8000 and info["ops"] >= 201
+        assert info["bytes"] == 201 * (8000 + HANDLE_BYTES) and info["ops"] >= 201
         assert "ops_per_second" in info and info["limits"]["lease_seconds"] == 600.0
         r = subprocess.run([sys.executable, "-m", "adserver", "status", d.address],
                            capture_output=True, text=True, timeout=30)

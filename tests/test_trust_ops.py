@@ -120,7 +120,7 @@ BIG_ANSWERS = {
     "fft2 with a huge s": ("fft.fft2", [np.ones((4, 4))], {"s": [8192, 8192]}),
     "fftfreq": ("fft.fftfreq", [1 << 26], None),
     "fancy getitem": ("getitem", [_vector(8), np.zeros(1 << 22, dtype=np.int64)], None),
-    "concatenate one array many times": ("concatenate", [[_vector(1 << 16)] * 1024], None),
+    "concatenate one handle many times": ("concatenate", [[Ref(1)] * 1024], None),
     "pad": ("pad", [_vector(8), [[1 << 25, 0]]], None),
     "broadcasting xlogy": ("scipy.special.xlogy", [np.ones((6000, 1)), np.ones((1, 6000))],
                            None),
@@ -137,7 +137,7 @@ BIG_ANSWERS = {
 def test_an_answer_past_the_session_bytes_is_refused_before_it_exists(small, label):
     name, args, kwargs = BIG_ANSWERS[label]
     c = Conn(small.address)
-    c.op("array", [1.0])      # warm up: the op families and caches are loaded
+    c.op("array", [_vector(1 << 16)], out=1)   # (512 KiB) and the op families are loaded
     before = peak_rss(small.proc.pid)
     err, _ = c.op(name, args, kwargs)
     grew = peak_rss(small.proc.pid) - before

@@ -17,7 +17,7 @@ from adproto import DTYPES
 from ..engine.tracer import Box
 
 MAX_RANK = 64           # axes in a shape, an axis tuple, a permutation
-MAX_ITEMS = 1 << 16     # items of a list argument (arrays to stack, index arrays, ...)
+MAX_ITEMS = 1 << 20     # items of a list argument (numbers, arrays to stack, indices)
 MAX_DEPTH = 32          # nesting of list arguments
 MAX_STRING = 256        # characters of a string argument (an einsum spec, a mode name)
 MAX_INT = 1 << 62       # magnitude of an integer argument

@@ -76,13 +76,28 @@ def raw(x):
 
 
 def shape(x):
-    """The shape of an argument (an array, a traced value, a number, a list of numbers)."""
+    """The shape of an argument (an array, a traced value, a number, a list of numbers).
+
+    A list's shape is read from its items, never by building the array: a list of 1024
+    references to one large array is small on the wire and would be large in memory.
+    """
     x = raw(x)
     if type(x) is np.ndarray:
         return x.shape
     if type(x) in (list, tuple):
-        return np.shape(getval_all(x))
+        return _list_shape(x)
     return ()
+
+
+def _list_shape(items):
+    if not items:
+        return (0,)
+    inner = shape(items[0])
+    for item in items:
+        if shape(item) != inner:
+            raise ValueError("setting an array element with a sequence: the list is "
+                             f"inhomogeneous (items of shapes {inner} and {shape(item)})")
+    return (len(items),) + inner
 
 
 def size_of(x):
@@ -95,8 +110,28 @@ def dtype(x):
     if type(x) is np.ndarray or isinstance(x, np.generic):
         return x.dtype
     if type(x) in (list, tuple):
-        return np.result_type(getval_all(x)) if x else F64
+        # The dtype numpy discovers for the list, read from its items without building it
+        # (np.result_type would read a list as a structured dtype's fields).
+        return np.result_type(*_leaf_dtypes(x, set())) if x else F64
     return np.result_type(x)
+
+
+_PYTHON_DTYPES = {bool: BOOL, float: F64, complex: C128}
+
+
+def _leaf_dtypes(items, found):
+    for item in items:
+        item = raw(item)
+        t = type(item)
+        if t is list or t is tuple:
+            _leaf_dtypes(item, found)
+        elif t is int:
+            found.add(I64 if -(1 << 63) <= item < (1 << 63) else np.dtype(np.uint64))
+        elif t in _PYTHON_DTYPES:
+            found.add(_PYTHON_DTYPES[t])
+        else:
+            found.add(dtype(item))
+    return found
 
 
 def weak(x):
