@@ -6,6 +6,8 @@ import sys
 from . import __version__
 from .host import Host, ENGINES, DEFAULT_ENGINE
 
+INTERRUPTED = 130   # the exit status of a run stopped by Ctrl-C, as shells report SIGINT
+
 
 def build_parser():
     p = argparse.ArgumentParser(
@@ -42,26 +44,35 @@ def main(argv=None):
         print(f"adlua: {exc}", file=sys.stderr)
         return 2
     try:
-        if args.seed is not None:
-            host.lua.globals().torch.manualSeed(args.seed)
-        if args.code is not None:
-            ok, message = host.run_string(args.code)
-            if not ok:
-                return _fail(message)
-        if args.script is not None:
-            if not os.path.exists(args.script):
-                print(f"adlua: cannot open {args.script}", file=sys.stderr)
-                return 1
-            ok, message = host.run_file(args.script, args.args)
-            if not ok:
-                return _fail(message)
-        if args.interactive:
-            from .repl import interact
-            interact(host)
-        return 0
+        return _run(host, args)
+    except KeyboardInterrupt:
+        sys.stdout.flush()
+        print("adlua: interrupted", file=sys.stderr)
+        return INTERRUPTED
     finally:
         sys.stdout.flush()
         host.close()
+
+
+def _run(host, args):
+    """The script, -e code and prompt that ``args`` ask for; the exit status."""
+    if args.seed is not None:
+        host.lua.globals().torch.manualSeed(args.seed)
+    if args.code is not None:
+        ok, message = host.run_string(args.code)
+        if not ok:
+            return _fail(message)
+    if args.script is not None:
+        if not os.path.exists(args.script):
+            print(f"adlua: cannot open {args.script}", file=sys.stderr)
+            return 1
+        ok, message = host.run_file(args.script, args.args)
+        if not ok:
+            return _fail(message)
+    if args.interactive:
+        from .repl import interact
+        interact(host)
+    return 0
 
 
 def _fail(message):

@@ -6,6 +6,11 @@ push or pop a trace level. Each op's output is a ``Handle``: a Python object tha
 holds as userdata. When Lua collects the tensor table, lupa drops its reference to the
 Handle, and the Handle's finalizer queues a release for the next batch. That works on
 every engine, including LuaJIT and Lua 5.1, whose tables have no ``__gc``.
+
+Ctrl-C stops Lua code too, loops that never call into Python included (see ``_PRELUDE``):
+``run_file`` and ``run_string`` raise KeyboardInterrupt. ``os.exit`` says bye to the daemon
+before the process ends, and a tensor of a lost session raises SessionLost rather than
+reaching a handle of the same number in the session that replaced it.
 """
 import importlib
 import os
@@ -15,6 +20,8 @@ import time
 import numpy as np
 
 from adproto import vocabulary
+from adclient import interrupts
+from adclient.errors import SessionLost
 from adclient.session import Session
 from adclient import replay
 from . import torchprint
@@ -92,6 +99,20 @@ class Bridge:
     def session(self):
         return self.host.session
 
+    # --- the process -----------------------------------------------------------------------
+    def poll(self):
+        """Called by Lua's hooks: Python's SIGINT handler runs on the way in, and raises
+        the KeyboardInterrupt of a Ctrl-C that came while only Lua code ran."""
+
+    def exit(self, code=True):
+        """Lua's os.exit: say bye to the daemon (and stop a private one), then exit as Lua
+        does, at once."""
+        status = 0 if code is None or code is True else 1 if code is False else int(code)
+        self.host.stdout.flush()
+        sys.stderr.flush()
+        self.host.close()
+        os._exit(status)
+
     # --- ops -------------------------------------------------------------------------------
     def op(self, name, *args):
         s = self.session
@@ -155,6 +176,8 @@ class Bridge:
     def _py(self, value):
         """Lua tables become lists (array part) or dicts; everything else passes through."""
         if self._lua_type(value) != "table":
+            if type(value) is Handle:
+                self._own(value)
             return value
         n = len(value)
         keys = list(value.keys())
@@ -162,14 +185,27 @@ class Bridge:
             return [self._py(value[i]) for i in range(1, n + 1)]
         return {str(k): self._py(v) for k, v in value.items()}
 
+    def _own(self, handle):
+        """``handle`` belongs to the current session: after a lost session, its number may
+        name another value in the new one."""
+        session = handle._session
+        if session is not self.host._session:
+            raise SessionLost(f"this tensor belongs to session {session.sid}, which is "
+                              f"lost: its value is gone; compute it again")
+
     # --- values ------------------------------------------------------------------------------
     def numbers(self, *handles):
         """Fetch 0-d values as Lua numbers, all in one round trip."""
-        values, _ = self.session.sync(fetch=list(handles))
+        s = self.session
+        for h in handles:
+            self._own(h)
+        values, _ = s.sync(fetch=list(handles))
         return tuple(self.host.lua_number(v) for v in values)
 
     def tostring(self, handle, dtype):
-        (value,), _ = self.session.sync(fetch=[handle])
+        s = self.session
+        self._own(handle)
+        (value,), _ = s.sync(fetch=[handle])
         return torchprint.format_tensor(value, TYPENAMES.get(dtype, "torch.DoubleTensor"))
 
     def zero_gradient_ops(self):
@@ -189,13 +225,17 @@ class Bridge:
         return torchprint.format_number(x)
 
     def meta(self, handle):
-        _, (m,) = self.session.sync(meta=[handle])
+        s = self.session
+        self._own(handle)
+        _, (m,) = s.sync(meta=[handle])
         return self.host.lua.table_from(m[0]), m[1], m[2]
 
     def values(self, handle):
         """A tensor's values as a flat Lua array (row-major), numbers as lua_number
         makes them (integral values are integers on Lua 5.3+, which print without .0)."""
-        (value,), _ = self.session.sync(fetch=[handle])
+        s = self.session
+        self._own(handle)
+        (value,), _ = s.sync(fetch=[handle])
         flat = value.ravel()
         if self.host.integer_subtype and flat.dtype.kind == "f":
             items = [int(x) if x.is_integer() and abs(x) < 2 ** 53 else x
@@ -339,6 +379,7 @@ class Host:
 
     def __init__(self, engine=DEFAULT_ENGINE, address=None, stdout=None, session=None):
         lupa = load_engine(engine)
+        interrupts.install()
         self.engine = engine
         self.lua = lupa.LuaRuntime(unpack_returned_tuples=True, register_eval=False)
         self.lua_type = lupa.lua_type
@@ -360,10 +401,13 @@ class Host:
 
     @property
     def session(self):
-        if self._session is None or self._session.closed:
-            self._session = Session(self.address, client=f"adlua ({self.engine})")
-            self._session.locator = None   # Lua ops are located by Lua's own traceback
-        return self._session
+        s = self._session
+        if s is None or s.closed:
+            if s is not None:
+                s.raise_unreported_loss()   # once: its tensors are gone
+            s = self._session = Session(self.address, client=f"adlua ({self.engine})")
+            s.locator = None   # Lua ops are located by Lua's own traceback
+        return s
 
     def _write(self, text):
         self.stdout.write(text)
@@ -395,9 +439,16 @@ class Host:
         return self._run(source, name, ["-e", *args])
 
     def _run(self, source, chunkname, argv):
+        """(ok, error message) of a run; a Ctrl-C raises KeyboardInterrupt."""
         run = self.lua.globals()._ADLUA_RUN
         arg = self.lua.table_from({i: v for i, v in enumerate(argv)})
+        ctrl_cs = interrupts.state.count
         ok, message = run(source, chunkname, arg)
+        # A Lua pcall on the way may have turned the KeyboardInterrupt into a string; the
+        # count of Ctrl-Cs still tells.
+        if not ok and (isinstance(message, KeyboardInterrupt) or
+                       interrupts.state.count != ctrl_cs):
+            raise KeyboardInterrupt
         return ok, message
 
     def close(self):
@@ -422,6 +473,54 @@ io.write = function(...)
   for i = 1, n do write(tostring((select(i, ...)))) end
 end
 torch = require 'torch'
+
+-- os.exit says bye to the daemon first: otherwise a shared daemon keeps the session (and
+-- its memory) until its lease runs out.
+os.exit = function(code) _ADLUA.exit(code) end
+
+-- Ctrl-C. Python's SIGINT handler runs only when Python code runs, and a pure-Lua loop
+-- runs none. So while a chunk runs, a count hook calls into Python every HOOK_COUNT
+-- instructions, where a pending Ctrl-C raises its KeyboardInterrupt as a Lua error.
+-- LuaJIT's compiled loops call no hook, but they do leave their trace at each sample of
+-- LuaJIT's profiler (every 100 ms of CPU time): a sample asks Python too, and if a Ctrl-C
+-- came, arms the hook to raise at the next instruction of the interrupted code. (Hooks
+-- set inside a sample are undone after it, except their function and count: hence the
+-- count hook that is always there.)
+local poll, sethook = _ADLUA.poll, debug.sethook
+local HOOK_COUNT = 1000000
+local function guard() poll() end
+local profile = jit and select(2, pcall(require, 'jit.profile'))
+if type(profile) ~= 'table' then profile = nil end
+local sampler, interrupt
+local function raise_interrupt()
+  if coroutine.running() == sampler then return end   -- still inside the sample
+  local e = interrupt
+  interrupt = nil
+  sethook(guard, '', HOOK_COUNT)
+  error(e, 0)
+end
+local function sample()
+  sampler = coroutine.running()
+  local ok, e = pcall(poll)
+  if not ok then
+    interrupt = e
+    sethook(raise_interrupt, '', 1)
+  end
+end
+local watching = 0
+local function watch()
+  watching = watching + 1
+  if watching > 1 then return end
+  sethook(guard, '', HOOK_COUNT)
+  if profile then profile.start('li100', sample) end
+end
+local function unwatch()
+  watching = watching - 1
+  if watching > 0 then return end
+  if profile then profile.stop() end
+  sethook()
+end
+
 local load = loadstring or load
 function _ADLUA_RUN(source, chunkname, argv)
   local chunk, err = load(source, chunkname)
@@ -432,7 +531,9 @@ function _ADLUA_RUN(source, chunkname, argv)
   while argv[n + 1] ~= nil do n = n + 1 end
   local args = {}
   for i = 1, n do args[i] = argv[i] end
+  watch()
   local ok, err = xpcall(function() return chunk(unpack(args, 1, n)) end, debug.traceback)
+  unwatch()
   return ok, err
 end
 """

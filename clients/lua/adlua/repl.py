@@ -4,6 +4,10 @@ A line that is an expression has its values printed; a statement runs; a chunk t
 complete yet (an open ``for`` or ``function``) continues on the next line. An error prints
 Lua's message and traceback and the prompt goes on. Prompts are shown only when the input
 is a terminal, so that piped input gives clean output.
+
+Ctrl-C, as in Lua's prompt: while a line runs, it stops it (the daemon cancels the batch
+under way; the session and its values stay) and the prompt comes back; at the prompt, it
+discards the line being typed. End of input (Ctrl-D) leaves.
 """
 import sys
 
@@ -27,10 +31,15 @@ def interact(host, stdin=None, stderr=None):
     errors = 0
     buffer = []
     while True:
-        if interactive:
-            host.stdout.write(CONTINUE if buffer else PROMPT)
-            host.stdout.flush()
-        line = stdin.readline()
+        try:
+            if interactive:
+                host.stdout.write(CONTINUE if buffer else PROMPT)
+                host.stdout.flush()
+            line = stdin.readline()
+        except KeyboardInterrupt:
+            host.stdout.write("\n")
+            buffer = []
+            continue
         if not line:
             break
         buffer.append(line.rstrip("\n"))
@@ -50,7 +59,10 @@ def interact(host, stdin=None, stderr=None):
         else:
             source = expression
         buffer = []
-        ok, message = host.run_string(source, "=stdin")
+        try:
+            ok, message = host.run_string(source, "=stdin")
+        except KeyboardInterrupt:
+            ok, message = False, "interrupted"
         host.stdout.flush()
         if not ok:
             stderr.write(f"adlua: {message}\n")

@@ -7,10 +7,16 @@ it waits, the daemon may call back (a backward pass reached a gradient the clien
 defined): the handler runs right here, its own ops go out, and the wait resumes.
 
 With no address configured (ADSERVER_ADDRESS unset) the session starts a private daemon
-on an ipc socket in a fresh 0700 directory and stops it when the process exits.
+on an ipc socket in a fresh 0700 directory and stops it when the process exits
+(private_daemon.py: it runs in a session of its own, out of reach of the terminal's Ctrl-C).
 
 The service side (PROTOCOL.md sections 6, 7.1 and 15), all on the caller's own thread:
 
+- **Reaching the daemon.** An address where no daemon takes the connection within a few
+  seconds (ADSERVER_CONNECT_TIMEOUT, default 5) raises DaemonUnreachable, which says what
+  to do; a daemon that took the connection has a minute to answer ``hello`` (it may be
+  starting, or busy with a long op). A private daemon that is still starting is waited
+  for as long as it runs.
 - **hello** follows a ``redirect`` (a front door of ``adserver --workers``) and answers a
   ``challenge`` with the token (``adserver.auth``: the token file is found as the daemon
   finds it, or through ADSERVER_TOKEN_FILE), then checks the daemon's ``proof``. With
@@ -29,16 +35,15 @@ The service side (PROTOCOL.md sections 6, 7.1 and 15), all on the caller's own t
 - **Cancel.** Ctrl-C while waiting for a reply sends ``cancel`` (the daemon stops the
   running batch between ops or backward nodes), waits for the cancelled reply so that the
   session stays in step, and re-raises KeyboardInterrupt. A second Ctrl-C abandons the
-  session.
+  session. A Ctrl-C never splits a message: while one is being sent or read it waits
+  (interrupts.py), and a ``ping`` sent after the ``cancel`` bounds the wait even if the
+  interrupt came just as the reply was read.
 - A batch the daemon refused as a whole (a LimitError for an over-large array in a
   fire-and-forget batch) is raised at the next sync.
 """
 import atexit
 import os
-import shutil
-import subprocess
 import sys
-import tempfile
 import time
 
 import zmq
@@ -46,7 +51,9 @@ from zmq.utils.monitor import recv_monitor_message
 
 import adproto
 from adproto import kinds, Ref, handle_ext
+from . import interrupts
 from .errors import DaemonError, SessionLost
+from .private_daemon import PrivateDaemon
 
 FLUSH_OPS = 256    # send a batch once this many ops are pending, without waiting: the
                    # daemon runs it while the client traces on (2000-op chain: 19 -> 14.5 ms
@@ -57,18 +64,34 @@ HEARTBEAT_MS = 10_000          # ZMTP heartbeats: a host that vanished is notice
 HEARTBEAT_TIMEOUT_MS = 60_000  # ... after this long without any traffic
 MAX_REDIRECTS = 3
 RECV_WAIT_MS = 100             # a wait for a reply checks the connection this often
+CONNECT_TIMEOUT_ENV = "ADSERVER_CONNECT_TIMEOUT"
+DEFAULT_CONNECT_SECONDS = 5.0  # an address where no daemon takes the connection, reported
+WELCOME_SECONDS = 60.0         # a daemon that took it (or a private one starting) may take
+                               # this long to answer hello
 _MONITOR_EVENTS = (zmq.EVENT_DISCONNECTED | zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL |
-                   zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL | zmq.EVENT_HANDSHAKE_FAILED_AUTH)
+                   zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL | zmq.EVENT_HANDSHAKE_FAILED_AUTH |
+                   zmq.EVENT_HANDSHAKE_SUCCEEDED)
+_busy = interrupts.state       # .busy while a message is half sent or read (interrupts.py)
+
+
+class DaemonUnreachable(SessionLost, TimeoutError):
+    """No daemon took the connection at the configured address."""
 
 
 class Session:
-    def __init__(self, address=None, client="adclient", connect_timeout=60.0, token_file=None):
+    def __init__(self, address=None, client="adclient", connect_timeout=None, token_file=None):
+        """``connect_timeout``: seconds for a daemon to take the connection at ``address``
+        (default: ADSERVER_CONNECT_TIMEOUT, else 5)."""
         self.client = client
         self.ctx = zmq.Context.instance()
+        interrupts.install()
         self._daemon = None
-        self._tmpdir = None
+        self._reach_timeout = _connect_seconds(connect_timeout)
+        self._reach_by = None          # when DaemonUnreachable is due, until the daemon answers
+        self._unread = None            # a message read as a Ctrl-C came, for the next _recv
         if address is None:
-            address = self._start_private_daemon()
+            self._daemon = PrivateDaemon()
+            address = self._daemon.address
         self.address = address
         self.front_address = None      # the front door that redirected us, if one did
         self.token_file = token_file
@@ -105,39 +128,22 @@ class Session:
         self.authenticated = False
         self._connect(address)
         try:
-            welcome = self._hello(connect_timeout)
+            welcome = self._hello(WELCOME_SECONDS)
         except BaseException:
             self._close_socket()
             self._stop_private_daemon()
             raise
         self.sid = welcome["session"]
+        self._reach_by = None
         self.limits = welcome.get("limits", {})
         self.lease = float(self.limits.get("lease_seconds") or 0.0)
         self._touch()
 
     # --- the private daemon ----------------------------------------------------------------
-    def _start_private_daemon(self):
-        self._tmpdir = tempfile.mkdtemp(prefix="adserver-")  # mode 0700
-        address = f"ipc://{self._tmpdir}/daemon.sock"
-        level = os.environ.get("ADSERVER_LOG_LEVEL", "warning")
-        # No lease: the private daemon lives and dies with this process.
-        self._daemon = subprocess.Popen(
-            [sys.executable, "-m", "adserver", "--listen", address,
-             "--parent-pid", str(os.getpid()), "--log-level", level, "--lease-seconds", "0"],
-            stdin=subprocess.DEVNULL)
-        return address
-
     def _stop_private_daemon(self):
         if self._daemon is not None:
-            self._daemon.terminate()
-            try:
-                self._daemon.wait(5)
-            except subprocess.TimeoutExpired:
-                self._daemon.kill()
+            self._daemon.stop()
             self._daemon = None
-        if self._tmpdir:
-            shutil.rmtree(self._tmpdir, ignore_errors=True)
-            self._tmpdir = None
 
     # --- the connection ------------------------------------------------------------------------
     def _connect(self, address):
@@ -161,6 +167,10 @@ class Session:
         sock.connect(address)
         self.sock = sock
         self.address = address
+        # A private daemon that is starting is waited for as long as it runs (_recv
+        # watches it); elsewhere nothing may be listening at all.
+        self._reach_by = None if self._daemon is not None else \
+            time.monotonic() + self._reach_timeout
 
     def _close_socket(self):
         if self.sock is not None:
@@ -360,11 +370,22 @@ class Session:
 
     # --- messages ------------------------------------------------------------------------------
     def _send(self, kind, body):
+        req = self._put(kind, body)
+        interrupts.raise_pending()
+        return req
+
+    def _put(self, kind, body):
+        """Send one message, whole: a Ctrl-C meanwhile is left pending (interrupts.py)."""
         self._req += 1
         header = {"req": self._req}
         if self.sid is not None:
             header["session"] = self.sid
-        self.sock.send_multipart(adproto.encode(kind, body, **header), copy=False)
+        frames = adproto.encode(kind, body, **header)
+        _busy.busy = True
+        try:
+            self.sock.send_multipart(frames, copy=False)
+        finally:
+            _busy.busy = False
         self._touch()
         return self._req
 
@@ -378,10 +399,11 @@ class Session:
         Callbacks that arrive meanwhile are served. An ``error`` answer raises DaemonError
         (SessionLost for a SessionError); Ctrl-C cancels (see the module docstring).
         """
-        req = self._send(kind, body)
+        req = self._put(kind, body)
         self.round_trips += 1
         deadline = None if timeout is None else time.monotonic() + timeout
         try:
+            interrupts.raise_pending()
             while True:
                 header, reply = self._recv(deadline)
                 rkind = header["kind"]
@@ -408,9 +430,15 @@ class Session:
             raise
 
     def _cancel_and_drain(self, req):
-        """Ctrl-C while waiting for ``req``: cancel, then wait for its (cancelled) answer."""
+        """Ctrl-C while waiting for ``req``: cancel, then wait for its (cancelled) answer.
+
+        The daemon answers a ``ping`` of this connection after the batch it is running, so
+        its ``pong`` ends the wait too: the answer itself may have been read just as the
+        Ctrl-C came, and dropped with the frame that held it.
+        """
         try:
-            self._send(kinds.CANCEL, {})
+            self._put(kinds.CANCEL, {})
+            barrier = self._put(kinds.PING, {})
             while True:
                 header, reply = self._recv(None)
                 if header["kind"] == kinds.CALLBACK:
@@ -419,7 +447,7 @@ class Session:
                                                        "error": {"message": "cancelled",
                                                                  "type": "KeyboardInterrupt"}})
                     continue
-                if header.get("req") == req:
+                if header.get("req") in (req, barrier):
                     return
         except KeyboardInterrupt:
             self.closed = True
@@ -435,6 +463,13 @@ class Session:
             self.lost = reason
         self._lost_reported = True
         raise SessionLost(self._lost_message())
+
+    def raise_unreported_loss(self):
+        """Raise SessionLost if the session is lost and no call has said so yet: the values
+        it held are gone, and the caller is told once before a new session starts."""
+        if self.lost is not None and not self._lost_reported and self._pid == os.getpid():
+            self._lost_reported = True
+            raise SessionLost(self._lost_message())
 
     def _lost_message(self):
         where = self.address if self.front_address is None else \
@@ -454,12 +489,18 @@ class Session:
                 # Asked first: this runs at every sync, and most of the time there is no
                 # event (see _poll). (A closed socket must not reach zmq_poll.)
                 if mon.closed or not _poll([(mon, _POLLIN)], 0):
-                    return
-                ev = recv_monitor_message(mon, zmq.NOBLOCK)
+                    break
+                _busy.busy = True   # an event is two frames (see interrupts.py)
+                try:
+                    ev = recv_monitor_message(mon, zmq.NOBLOCK)
+                finally:
+                    _busy.busy = False
             except zmq.ZMQError:   # (zmq.Again among them) the monitor is closed or empty
-                return
+                break
             e = ev["event"]
-            if e & (zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL |
+            if e & zmq.EVENT_HANDSHAKE_SUCCEEDED:
+                self._reach_by = None     # a daemon took the connection
+            elif e & (zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL |
                     zmq.EVENT_HANDSHAKE_FAILED_AUTH):
                 why = ("the CURVE handshake failed: is ADSERVER_CURVE_SERVER_KEY the daemon's "
                        "public key, and does the daemon use CURVE?" if self.curve else
@@ -474,21 +515,43 @@ class Session:
                 self.closed = True
                 self.lost = ("the daemon closed the connection (it stopped or restarted, or "
                              "the network failed)")
+        interrupts.raise_pending()
 
     def _recv(self, deadline):
-        sock = self.sock
         while True:
-            frames = _recv_message(sock, 0)    # waits RECV_WAIT_MS at most (RCVTIMEO)
+            frames = self._recv_frames()
             if frames is not None:
                 # writable: fetched values are the user's, as numpy's own arrays are
                 return adproto.decode(frames, writeable=True)
             self._poll_monitor()
             if self.lost is not None:
                 self._lose(self.lost)
-            if self._daemon is not None and self._daemon.poll() is not None:
-                self._lose(f"the private daemon exited with status {self._daemon.returncode}")
-            if deadline is not None and time.monotonic() > deadline:
+            if self._daemon is not None and self._daemon.exit_status() is not None:
+                self._lose(f"the private daemon exited with status "
+                           f"{self._daemon.exit_status()}")
+            now = time.monotonic()
+            if self._reach_by is not None and now > self._reach_by:
+                self.closed = True
+                raise DaemonUnreachable(_unreachable_message(self.address, self._reach_timeout))
+            if deadline is not None and now > deadline:
                 raise TimeoutError(f"no answer from the daemon at {self.address}")
+
+    def _recv_frames(self):
+        """The next message's frames (None if none came within RECV_WAIT_MS), read whole:
+        a Ctrl-C meanwhile is raised after, and the message kept for the next call."""
+        frames = self._unread
+        if frames is not None:
+            self._unread = None
+            return frames
+        _busy.busy = True
+        try:
+            frames = _recv_message(self.sock, 0)    # waits RECV_WAIT_MS at most (RCVTIMEO)
+        finally:
+            _busy.busy = False
+        if _busy.pending:
+            self._unread = frames
+            interrupts.raise_pending()
+        return frames
 
     # --- callbacks -------------------------------------------------------------------------------
     def _serve_callback(self, body):
@@ -604,6 +667,33 @@ def _recv_message(sock, flags=_NOBLOCK):
     return frames
 
 
+def _connect_seconds(given):
+    if given is not None:
+        return float(given)
+    text = os.environ.get(CONNECT_TIMEOUT_ENV)
+    if not text:
+        return DEFAULT_CONNECT_SECONDS
+    try:
+        return float(text)
+    except ValueError:
+        raise ValueError(f"{CONNECT_TIMEOUT_ENV}={text!r} is not a number of seconds") from None
+
+
+def _unreachable_message(address, seconds):
+    """Why no daemon answered at ``address``, and what to do about it."""
+    if address.startswith("ipc://") and not os.path.exists(address[len("ipc://"):]):
+        why = f"the socket file {address[len('ipc://'):]} does not exist"
+    else:
+        why = f"nothing took the connection within {seconds:g} s"
+    configured = os.environ.get("ADSERVER_ADDRESS") == address
+    where = "ADSERVER_ADDRESS" if configured else "the address"
+    return (f"no adserver daemon at {address}: {why}. Start one there (adserver --listen "
+            f"{address}), or check {where}" +
+            (" (unset it to have a private daemon started for this process)"
+             if configured else "") +
+            f"; {CONNECT_TIMEOUT_ENV} sets how long to wait")
+
+
 def _redirected(front, address):
     """A redirect's address, with a wildcard host replaced by the front door's host."""
     if address.startswith("tcp://") and front.startswith("tcp://"):
@@ -688,11 +778,8 @@ def get_session():
         s._poll_monitor()
         if not s.closed:
             s.keepalive()
-    if s is not None and s.closed and s.lost is not None and not s._lost_reported \
-            and s._pid == os.getpid():
-        # Say once that the values of the old session are gone; the next call starts anew.
-        s._lost_reported = True
-        raise SessionLost(s._lost_message())
+    if s is not None and s.closed:
+        s.raise_unreported_loss()   # once; the next call starts anew
     if s is None or s.closed or s._pid != os.getpid():
         s = _session = Session(os.environ.get("ADSERVER_ADDRESS") or None)
         atexit.register(s.close)
