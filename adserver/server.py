@@ -377,9 +377,11 @@ class Server:
             pass   # _handle will answer it with the error it deserves
         queue = self.backlog.get(identity)
         # cancel is out of band; ping and status are answered at once unless that would
-        # overtake a message of the same connection (one queued, or the one running).
-        if kind == kinds.CANCEL or (kind in (kinds.PING, kinds.STATUS) and queue is None
-                                    and identity not in self._active):
+        # overtake a message of the same connection (one queued, or the one running). So is
+        # a large message of a connection that has not authenticated: its refusal costs
+        # nothing, and queued it would hold its frames for as long as the batch runs.
+        if kind == kinds.CANCEL or (queue is None and identity not in self._active and (
+                kind in (kinds.PING, kinds.STATUS) or self._unauthenticated(identity, frames))):
             self._handle(frames)
             return
         if queue is None and not always_queue:
@@ -467,6 +469,15 @@ class Server:
             self._log_internal("internal error handling a message", exc)
             self._send(identity, kinds.ERROR, {"error": _internal_error(exc)},
                        req=header.get("req"))
+
+    def _unauthenticated(self, identity, frames):
+        """Whether ``frames`` is a message too large for a connection that has not
+        authenticated (see _refuse_before_auth)."""
+        if not self.gate.required or identity in self.owners:
+            return False
+        last = frames[-1]
+        size = last.bytes if type(last) is _Dropped else sum(map(len, frames[1:]))
+        return size > PRE_AUTH_BYTES
 
     def _refuse_before_auth(self, identity, header, size):
         """A large message from a connection that holds no session, where the token is

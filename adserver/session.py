@@ -528,7 +528,7 @@ class Session:
                                       f"{type(raw).__name__} that is not an array "
                                       f"({type(exc).__name__})"))
             return None
-        if value.dtype.name not in DTYPES:
+        if value.dtype.num not in _SENDABLE:
             self._record(error_object(
                 "HandleError", f"handle {h} holds a {type(raw).__name__} of dtype "
                 f"{value.dtype}, which cannot be sent; allowed: {', '.join(sorted(DTYPES))}"))
@@ -710,6 +710,9 @@ class Session:
 
 
 _MISSING = object()
+# The dtypes a reply may carry, by dtype.num (numpy computes dtype.name in Python: slow).
+_SENDABLE = frozenset(np.dtype(code).num for code in np.typecodes["All"]
+                      if np.dtype(code).name in DTYPES)
 # (native byte order: what the ops make) The wire's dtype whitelist holds inside the daemon
 # too: no op may make object or string arrays (unbounded Python arithmetic, sizes the
 # limits cannot see).
