@@ -43,7 +43,8 @@ _ISSUED, _SALT, _TAG = 8, 8, 16
 
 
 class TokenError(Exception):
-    """The token file is missing, unreadable, malformed or readable by others."""
+    """The token file is missing, unreadable, malformed, not its user's own, or readable by
+    others."""
 
 
 # --- the token file ---------------------------------------------------------------------------
@@ -57,10 +58,16 @@ def default_token_path(environ=None):
 
 
 def load_token(path=None):
-    """The token's 32 bytes from ``path`` (default: ``default_token_path()``)."""
+    """The token's 32 bytes from ``path`` (default: ``default_token_path()``).
+
+    The file must be a regular file that belongs to the user running this process (root
+    included) and that nobody else may read or write: a token planted by another user would
+    let that user's daemon pass for this user's, and a shared one is no secret.
+    """
     path = path or default_token_path()
     try:
-        fd = os.open(path, os.O_RDONLY)
+        # O_NONBLOCK: a FIFO planted at the path must not stall the open.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
     except FileNotFoundError:
         raise TokenError(f"no token file at {path} (the daemon writes one when it first "
                          "starts; elsewhere set ADSERVER_TOKEN_FILE to a copy of it)") from None
@@ -68,12 +75,10 @@ def load_token(path=None):
         raise TokenError(f"cannot read the token file {path}: {exc.strerror}") from None
     try:
         st = os.fstat(fd)
+        _check_token_file(path, st)     # before reading: a FIFO or a device is not read
         text = os.read(fd, 4096).decode("ascii", "replace").strip()
     finally:
         os.close(fd)
-    if st.st_mode & 0o077:
-        raise TokenError(f"the token file {path} is readable by others (mode "
-                         f"{stat.S_IMODE(st.st_mode):04o}); make it 0600: chmod 600 {path}")
     try:
         token = bytes.fromhex(text)
     except ValueError:
@@ -81,6 +86,20 @@ def load_token(path=None):
     if len(token) != 32:
         raise TokenError(f"the token file {path} does not hold 64 hex digits")
     return token
+
+
+def _check_token_file(path, st):
+    """TokenError unless ``st`` (the open token file's) is a private file of this user."""
+    if not stat.S_ISREG(st.st_mode):
+        raise TokenError(f"the token file {path} is not a regular file")
+    me = os.geteuid()
+    if st.st_uid != me:
+        raise TokenError(f"the token file {path} belongs to uid {st.st_uid}, not to uid {me} "
+                         f"who runs this process; use a token file of your own, or take this "
+                         f"one: chown {me} {path}")
+    if st.st_mode & 0o077:
+        raise TokenError(f"the token file {path} is open to others (mode "
+                         f"{stat.S_IMODE(st.st_mode):04o}); make it 0600: chmod 600 {path}")
 
 
 def ensure_token(path=None):

@@ -2,7 +2,8 @@
 
 A key file is a ZeroMQ certificate (the ZPL format of ``zmq.auth``): ``NAME.key`` holds the
 public key, ``NAME.key_secret`` the public and the secret key, both Z85 text. keygen writes
-every file with mode 0600 in a 0700 directory:
+every file with mode 0600 in a 0700 directory (an existing one must be its user's own, and
+writable by nobody else):
 
     DIR/server.key  DIR/server.key_secret  DIR/client.key  DIR/client.key_secret
 
@@ -14,13 +15,15 @@ daemon does not check client keys (clients prove themselves with the token inste
 """
 import datetime
 import os
+import stat
 
 import zmq
 import zmq.auth
 
 
 class CurveKeyError(Exception):
-    """A key file is missing, malformed, or readable by others."""
+    """A key file is missing, malformed, not its user's own, or readable by others; or the
+    key directory is not private."""
 
 
 def _write(path, text):
@@ -41,10 +44,31 @@ def _cert(public, secret=None):
     return "\n".join(lines) + "\n"
 
 
+def _key_directory(directory):
+    """Make ``directory`` (0700), or check that the existing one is private enough to hold
+    secret keys: this user's own, and writable by nobody else. An existing directory keeps
+    its mode: ``adserver keygen /tmp`` must not chmod /tmp."""
+    try:
+        os.makedirs(directory, mode=0o700)
+        return
+    except FileExistsError:
+        pass
+    st = os.stat(directory)
+    if not stat.S_ISDIR(st.st_mode):
+        raise CurveKeyError(f"{directory} is not a directory")
+    me = os.geteuid()
+    if st.st_uid != me:
+        raise CurveKeyError(f"the key directory {directory} belongs to uid {st.st_uid}, not "
+                            f"to uid {me}; use a directory of your own")
+    if st.st_mode & 0o022:
+        raise CurveKeyError(f"the key directory {directory} is writable by others (mode "
+                            f"{stat.S_IMODE(st.st_mode):04o}); use a private one (keygen makes "
+                            "it 0700 if it does not exist)")
+
+
 def keygen(directory, names=("server", "client"), force=False):
     """Write a key pair for each name into ``directory``; the paths written."""
-    os.makedirs(directory, mode=0o700, exist_ok=True)
-    os.chmod(directory, 0o700)
+    _key_directory(directory)
     written = []
     for name in names:
         pub_path = os.path.join(directory, f"{name}.key")
@@ -60,14 +84,22 @@ def keygen(directory, names=("server", "client"), force=False):
 
 
 def load_secret(path):
-    """(public, secret) from a ``.key_secret`` file, which must not be readable by others."""
+    """(public, secret) from a ``.key_secret`` file: a regular file of this user's that
+    nobody else may read or write."""
     try:
         st = os.stat(path)
     except OSError as exc:
         raise CurveKeyError(f"cannot read the key file {path}: {exc.strerror}") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise CurveKeyError(f"the secret key file {path} is not a regular file")
+    me = os.geteuid()
+    if st.st_uid != me:
+        raise CurveKeyError(f"the secret key file {path} belongs to uid {st.st_uid}, not to "
+                            f"uid {me} who runs this process; chown {me} {path}, or make "
+                            "keys of your own (adserver keygen DIR)")
     if st.st_mode & 0o077:
-        raise CurveKeyError(f"the secret key file {path} is readable by others (mode "
-                        f"{st.st_mode & 0o777:04o}); make it 0600: chmod 600 {path}")
+        raise CurveKeyError(f"the secret key file {path} is open to others (mode "
+                            f"{stat.S_IMODE(st.st_mode):04o}); make it 0600: chmod 600 {path}")
     try:
         public, secret = zmq.auth.load_certificate(path)
     except Exception as exc:

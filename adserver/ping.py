@@ -2,7 +2,9 @@
 
 Both connect a DEALER socket, with CURVE if ``ADSERVER_CURVE_SERVER_KEY`` is set (see
 ``adserver.keys``), ask once and wait at most ``timeout`` seconds. ``status`` answers a
-``challenge`` with the token (``adserver.auth``), as ``hello`` does.
+``challenge`` with the token (``adserver.auth``), as ``hello`` does. A failed ZeroMQ
+handshake (CURVE on one side only, or the wrong server key) is reported as such at once,
+rather than as a daemon that does not answer.
 """
 import time
 
@@ -16,54 +18,111 @@ class StatusError(RuntimeError):
     """The daemon refused the question (its error object's message)."""
 
 
+class HandshakeError(ConnectionError):
+    """The ZeroMQ handshake with the daemon failed: CURVE on one side only, or the wrong
+    server key."""
+
+
+_HANDSHAKE_FAILED = (zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL
+                     | zmq.EVENT_HANDSHAKE_FAILED_AUTH)
+
+
 def connect(address, curve=None):
-    from .keys import client_options
-    ctx = zmq.Context.instance()
-    sock = ctx.socket(zmq.DEALER)
-    sock.setsockopt(zmq.LINGER, 0)
-    for opt, value in (client_options() if curve is None else curve).items():
-        sock.setsockopt(opt, value)
-    sock.connect(address)
-    return sock
+    """A DEALER connected to ``address`` (CURVE options from the environment, unless
+    ``curve`` gives them: {} for none)."""
+    return _Line(address, curve).sock
 
 
-def _ask(sock, address, kind, body, req, timeout):
-    # A DEALER's send blocks while it has no connected peer (a daemon that is down, or
-    # whose CURVE handshake this socket fails): wait for one within the time-out too.
-    deadline = time.monotonic() + timeout
-    if not sock.poll(int(timeout * 1000), zmq.POLLOUT):
-        raise TimeoutError(f"no connection to {address} within {timeout:g} s")
-    sock.send_multipart(adproto.encode(kind, body, req=req), zmq.NOBLOCK)
-    left = max(0.0, deadline - time.monotonic())
-    if not sock.poll(int(left * 1000)):
-        raise TimeoutError(f"no answer from {address} within {timeout:g} s")
-    return adproto.decode(sock.recv_multipart())
+class _Line:
+    """A DEALER to ``address``, and a monitor of its handshakes (made before it connects,
+    so that the first failure is seen too)."""
+
+    def __init__(self, address, curve=None, watch=False):
+        from .keys import client_options
+        options = client_options() if curve is None else curve
+        self.address = address
+        self.curve = bool(options)
+        self.sock = zmq.Context.instance().socket(zmq.DEALER)
+        self.sock.setsockopt(zmq.LINGER, 0)
+        if address.startswith("tcp://["):
+            self.sock.setsockopt(zmq.IPV6, 1)
+        for opt, value in options.items():
+            self.sock.setsockopt(opt, value)
+        self.monitor = self.sock.get_monitor_socket(_HANDSHAKE_FAILED) if watch else None
+        try:
+            self.sock.connect(address)
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self):
+        if self.monitor is not None:
+            self.sock.disable_monitor()
+            self.monitor.close(0)
+        self.sock.close(0)
+
+    def handshake_failure(self):
+        why = ("the CURVE handshake failed: is ADSERVER_CURVE_SERVER_KEY the daemon's "
+               "public key, and does the daemon use CURVE?" if self.curve else
+               "the ZeroMQ handshake failed: does the daemon require CURVE "
+               "(ADSERVER_CURVE_SERVER_KEY)?")
+        return HandshakeError(f"{self.address}: {why}")
+
+    def wait(self, event, deadline):
+        """Whether ``event`` (POLLIN, POLLOUT) came on the socket before ``deadline``;
+        HandshakeError as soon as a handshake fails."""
+        poller = zmq.Poller()
+        poller.register(self.sock, event)
+        if self.monitor is not None:
+            poller.register(self.monitor, zmq.POLLIN)
+        while True:
+            left = deadline - time.monotonic()
+            ready = dict(poller.poll(max(0, int(left * 1000))))
+            if self.monitor is not None and self.monitor in ready:
+                self.monitor.recv_multipart()
+                raise self.handshake_failure()
+            if self.sock in ready:
+                return True
+            if left <= 0:
+                return False
+
+    def ask(self, kind, body, req, timeout):
+        # A DEALER's send blocks while it has no connected peer (a daemon that is down):
+        # wait for one within the time-out too.
+        deadline = time.monotonic() + timeout
+        if not self.wait(zmq.POLLOUT, deadline):
+            raise TimeoutError(f"no connection to {self.address} within {timeout:g} s")
+        self.sock.send_multipart(adproto.encode(kind, body, req=req), zmq.NOBLOCK)
+        if not self.wait(zmq.POLLIN, deadline):
+            raise TimeoutError(f"no answer from {self.address} within {timeout:g} s")
+        return adproto.decode(self.sock.recv_multipart())
 
 
 def ping(address, timeout=5.0):
-    """The daemon's pong body, or TimeoutError if none comes within ``timeout`` seconds."""
-    sock = connect(address)
+    """The daemon's pong body; TimeoutError if none comes within ``timeout`` seconds,
+    HandshakeError if the connection's handshake fails."""
+    line = _Line(address, watch=True)
     try:
-        header, body = _ask(sock, address, kinds.PING, {}, 1, timeout)
+        header, body = line.ask(kinds.PING, {}, 1, timeout)
         return body
     finally:
-        sock.close(0)
+        line.close()
 
 
 def status(address, timeout=5.0, token_file=None):
     """The daemon's status_reply body (PROTOCOL.md section 5.10)."""
-    sock = connect(address)
+    line = _Line(address, watch=True)
     try:
-        header, body = _ask(sock, address, kinds.STATUS, {}, 1, timeout)
+        header, body = line.ask(kinds.STATUS, {}, 1, timeout)
         if header["kind"] == kinds.CHALLENGE:
             from .auth import answer, load_token
-            header, body = _ask(sock, address, kinds.STATUS,
-                                {"auth": answer(load_token(token_file), body)}, 2, timeout)
+            header, body = line.ask(kinds.STATUS,
+                                    {"auth": answer(load_token(token_file), body)}, 2, timeout)
         if header["kind"] == kinds.ERROR:
             raise StatusError(body.get("error", {}).get("message", "refused"))
         return body
     finally:
-        sock.close(0)
+        line.close()
 
 
 def format_status(address, s):

@@ -49,6 +49,8 @@ import zmq
 import adproto
 from adproto import kinds, error_object, ProtocolError, LimitExceeded, shorten, clip
 from . import __version__
+from .addresses import bind as bind_listener, is_local_address, \
+    loopback_peer as _loopback_peer
 from .auth import Gate
 from .limits import Limits
 from .logs import event
@@ -172,7 +174,7 @@ class Server:
         self.sock.setsockopt(zmq.LINGER, 0)
         for opt, value in (curve or {}).items():
             self.sock.setsockopt(opt, value)
-        self.sock.bind(listen)
+        bind_listener(self.sock, listen, token=self.gate.required, curve=self.curve)
         self.endpoint = self.sock.getsockopt_string(zmq.LAST_ENDPOINT)
         self._rcvtimeo = None            # the socket's RCVTIMEO, as _wait last set it
         self._running = False
@@ -727,24 +729,6 @@ class Server:
     def _settle_unread(self):
         for identity in list(self.unread):
             self.unread_bytes(identity)
-
-
-def is_local_address(address):
-    """ipc://, inproc://, or TCP on a loopback host."""
-    if address.startswith("ipc://") or address.startswith("inproc://"):
-        return True
-    if address.startswith("tcp://"):
-        host = address[len("tcp://"):].rsplit(":", 1)[0].strip("[]")
-        return host in ("127.0.0.1", "localhost", "::1") or host.startswith("127.")
-    return False
-
-
-def _loopback_peer(frames):
-    try:
-        peer = frames[0].get("Peer-Address")
-    except Exception:
-        return False
-    return peer in ("::1", "localhost") or peer.startswith("127.") or peer.startswith("::ffff:127.")
 
 
 class _Unread:

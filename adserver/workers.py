@@ -16,13 +16,14 @@ door). The front door also answers ``ping`` (sessions summed over the workers) a
 
 A worker that dies is started again on the same address; its sessions are lost, and their
 clients get ``SessionLost`` (PROTOCOL.md section 6). Workers run with ``--parent-pid`` of
-the front door, so they stop if it is killed.
+the front door, so they stop if it is killed, and in a private directory of the front
+door's (``adserver.spawn``), so that what the front door's working directory holds cannot
+change what they import.
 """
 import logging
 import os
 import select
 import subprocess
-import sys
 import time
 
 import zmq
@@ -30,9 +31,12 @@ import zmq
 import adproto
 from adproto import kinds, error_object, ProtocolError
 from . import __version__
+from .addresses import (AddressError, absolute, bind, ipc_path, is_local_address,
+                        loopback_peer, tcp_host_port)
 from .auth import Gate, answer
 from .logs import event
-from .server import _alive, _loopback_peer, _request_id, is_local_address
+from .server import _alive, _request_id
+from .spawn import private_workdir, remove_workdir, start_daemon
 
 log = logging.getLogger("adserver.front")
 INFO, WARNING = logging.INFO, logging.WARNING
@@ -41,14 +45,21 @@ START_SECONDS = 60.0        # a worker must be listening within this time
 
 
 def worker_addresses(listen, n):
+    """The addresses of ``n`` workers behind ``listen`` (AddressError, a ValueError, if
+    there are none to give)."""
     if listen.startswith("ipc://"):
+        listen = absolute(listen)     # the workers run in another directory
         return [f"{listen}.{i}" for i in range(1, n + 1)]
     if listen.startswith("tcp://"):
-        host, port = listen[len("tcp://"):].rsplit(":", 1)
+        port = tcp_host_port(listen)[1]
+        host = listen[len("tcp://"):].rsplit(":", 1)[0]     # brackets kept
         if port in ("*", "0"):
             return [f"tcp://{host}:*"] * n
+        if int(port) + n > 65535:
+            raise AddressError(f"{n} workers behind {listen} would need ports up to "
+                               f"{int(port) + n}; the last port is 65535")
         return [f"tcp://{host}:{int(port) + i}" for i in range(1, n + 1)]
-    raise ValueError(f"--workers needs a tcp:// or ipc:// address, not {listen}")
+    raise AddressError(f"--workers needs a tcp:// or ipc:// address, not {listen}")
 
 
 def _reachable(endpoint):
@@ -76,12 +87,11 @@ class Worker:
         self.redirects = 0          # sessions sent here since the last status
         self.restarts = -1
 
-    def spawn(self, argv, curve_public):
+    def spawn(self, argv, curve_public, workdir):
         self.close_socket()
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "adserver", "--listen", self.listen, "--announce",
-             "--parent-pid", str(os.getpid()), *argv],
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True,
+        self.proc = start_daemon(
+            ["--listen", self.listen, "--announce", "--parent-pid", str(os.getpid()), *argv],
+            workdir, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True,
             start_new_session=True)   # a terminal's Ctrl-C stops the front door, which stops these
         self.restarts += 1
         deadline = _now() + START_SECONDS
@@ -100,6 +110,8 @@ class Worker:
         self.status, self.asked, self.redirects = None, None, 0
         self.sock = zmq.Context.instance().socket(zmq.DEALER)
         self.sock.setsockopt(zmq.LINGER, 0)
+        if self.endpoint.startswith("tcp://["):
+            self.sock.setsockopt(zmq.IPV6, 1)
         if curve_public is not None:
             public, secret = zmq.curve_keypair()
             self.sock.setsockopt(zmq.CURVE_SERVERKEY, curve_public)
@@ -141,6 +153,7 @@ class FrontDoor:
         self.parent_pid = parent_pid
         self.local = is_local_address(listen)
         self.workers = [Worker(i, a) for i, a in enumerate(worker_addresses(listen, n), 1)]
+        self.workdir = None          # the workers' working directory (adserver.spawn)
         self.sock = None
         self.endpoint = None
         self._running = False
@@ -149,8 +162,9 @@ class FrontDoor:
     def start(self):
         """Start the workers, then bind the public address (so a ping means: ready)."""
         try:
+            self.workdir = private_workdir("adserver-workers-")
             for w in self.workers:
-                w.spawn(self.argv, self.curve_public)
+                w.spawn(self.argv, self.curve_public, self.workdir)
                 event(log, INFO, "worker started", index=w.index, address=w.endpoint,
                       pid=w.proc.pid)
             self.sock = zmq.Context.instance().socket(zmq.ROUTER)
@@ -159,8 +173,8 @@ class FrontDoor:
             self.sock.setsockopt(zmq.MAXMSGSIZE, 1 << 20)   # the front door takes no data
             for opt, value in (self.curve or {}).items():
                 self.sock.setsockopt(opt, value)
-            self.sock.bind(self.listen)
-            self.endpoint = self.sock.getsockopt_string(zmq.LAST_ENDPOINT)
+            self.endpoint = bind(self.sock, self.listen, token=self.gate.required,
+                                 curve=bool(self.curve))
         except BaseException:
             self.close()
             raise
@@ -214,7 +228,7 @@ class FrontDoor:
                 event(log, WARNING, "worker died; starting it again", index=w.index,
                       address=w.endpoint, status=w.proc.returncode)
                 try:
-                    w.spawn(self.argv, self.curve_public)
+                    w.spawn(self.argv, self.curve_public, self.workdir)
                 except RuntimeError as exc:
                     event(log, WARNING, "worker restart failed", index=w.index, error=str(exc))
                     continue
@@ -276,7 +290,7 @@ class FrontDoor:
                 exc.error_type, str(exc), limit=exc.limit)}, req)
 
     def _status(self, identity, body, req, frames):
-        if not (self.local or _loopback_peer(frames)):
+        if not (self.local or loopback_peer(frames)):
             auth = body.get("auth") if isinstance(body, dict) else None
             if not self.gate.required:
                 self._send(identity, kinds.ERROR, {"error": error_object(
@@ -324,9 +338,12 @@ class FrontDoor:
                     w.proc.stdout.close()
         if self.sock is not None and not self.sock.closed:
             self.sock.close(0)
-        if self.listen.startswith("ipc://"):
+        path = ipc_path(self.listen)
+        if path and self.endpoint:    # only a socket this front door made
             try:
-                os.unlink(self.listen[len("ipc://"):])
+                os.unlink(path)
             except OSError:
                 pass
+        if self.workdir:
+            remove_workdir(self.workdir)
         event(log, INFO, "front door stopped")
