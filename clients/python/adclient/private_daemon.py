@@ -28,10 +28,17 @@ class PrivateDaemon:
         level = os.environ.get("ADSERVER_LOG_LEVEL", "warning")
         # No lease: the private daemon lives and dies with this process.
         self.process = subprocess.Popen(
+            # and no cost limit per op: it serves nobody else, so a long op is the user's
+            # own choice (a shared daemon refuses one above --max-op-cost)
             [sys.executable, "-m", "adserver", "--listen", self.address,
-             "--parent-pid", str(os.getpid()), "--log-level", level, "--lease-seconds", "0"],
+             "--parent-pid", str(os.getpid()), "--log-level", level, "--lease-seconds", "0",
+             "--max-op-cost", "0"],
             stdin=subprocess.DEVNULL, cwd=self.directory, env=_daemon_environment(),
             start_new_session=True)
+
+    @property
+    def pid(self):
+        return self.process.pid
 
     def exit_status(self):
         """The daemon's exit status, or None while it runs."""
