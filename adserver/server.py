@@ -250,7 +250,8 @@ class Server:
         self.shared = SharedArrays()
         if not self.sock.closed:
             self.sock.close(0)
-        if self.listen.startswith("ipc://"):
+        if self.listen.startswith("ipc://") and not self.listen.startswith("ipc://@"):
+            # (an abstract socket has no file; "@NAME" would name one in the cwd)
             try:
                 os.unlink(self.listen[len("ipc://"):])
             except OSError:

@@ -924,6 +924,27 @@ def auth_messages(draw):
     return [plain, answer]
 
 
+PREAUTH_KINDS = ["hello", "hello", "status", "ping", "batch", "cancel", "bye",
+                 "callback_return", "nonsense"]
+PREAUTH_SIZES = [0, 100, 4000, 5000, 65536, 1 << 18]
+
+
+@st.composite
+def preauth_messages(draw):
+    """Messages of every kind and size from a connection that has proven no token: each
+    is answered (a challenge, a pong, a status, or a clear error), none opens a session,
+    and a large one is refused from its header alone (PROTOCOL.md section 15.2)."""
+    kind = draw(st.sampled_from(PREAUTH_KINDS))
+    size = draw(st.sampled_from(PREAUTH_SIZES))
+    pad = draw(st.sampled_from([[None] * size, "x" * size, [[1, 2.5]] * (size // 4),
+                                {str(i): None for i in range(size // 8)}]))
+    body = {"versions": [1], "pad": pad} if kind == "hello" else {"pad": pad}
+    return Msg(f"pre-auth {kind}", _hdr(kind), body, conn="auth",
+               kinds_=("error", "challenge", "pong", "status_reply"),
+               types={"AuthError", "SessionError", "ProtocolError", "LimitError",
+                      "VersionError"})
+
+
 # --- the arena: the daemon, the attacking connections and the healthy client ----------------
 class Arena:
     def __init__(self, daemon, token):
@@ -1302,6 +1323,7 @@ test_callbacks = fuzz(callback_messages(), 30, 10, flatten=3)  # 900 (300 x 3)
 test_token_challenge = fuzz(auth_messages(), 25, 10, flatten=2)   # 500 (250 x 2)
 test_every_op_of_the_table = fuzz(table_op_messages(), 60, 20)    # 1,200
 test_dangerous_keywords = fuzz(dangerous_keyword_messages(), 30, 20)   # 600
+test_before_authentication = fuzz(preauth_messages(), 25, 20)     # 500
 FUZZ_TESTS = [name for name in dir() if name.startswith("test_") and name not in (
     "test_after_the_fuzz_the_daemon_and_every_other_session_are_whole",)]
 

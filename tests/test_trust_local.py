@@ -376,3 +376,37 @@ def test_ping_of_a_curve_daemon_says_what_is_missing(curve_daemon):
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "Traceback" not in r.stderr
     r = run_adserver("ping", d.address)
     assert r.returncode == 0, r.stderr
+
+
+# --- generated listen addresses ----------------------------------------------------------------
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+_HOST_PARTS = ["127", "0", "1", "255", "localhost", "example", "0x7f", "017700000001",
+               "2130706433", "::1", "::ffff:127.0.0.1", "::", "*", "0.0.0.0", "lo", "%lo",
+               "local", "127.0.0.1", "10.0.0.1", "192.168.0.1", "::ffff:10.0.0.1"]
+_hosts = st.lists(st.sampled_from(_HOST_PARTS), min_size=1, max_size=4).flatmap(
+    lambda parts: st.sampled_from([".".join(parts), "".join(parts), ":".join(parts)]))
+
+
+@settings(max_examples=300, deadline=None, derandomize=True, database=None)
+@given(host=_hosts, port=st.sampled_from(["5555", "0", "*"]))
+def test_an_address_counts_as_local_only_if_every_address_it_names_is_loopback(host, port):
+    """Whatever the host text, a tcp address is local only if every address it resolves
+    to is a loopback one (and then binding it with --auth none is allowed)."""
+    import ipaddress
+    import socket
+    from adserver.addresses import is_local_address
+    bracketed = f"[{host}]" if ":" in host else host
+    address = f"tcp://{bracketed}:{port}"
+    try:
+        local = is_local_address(address)
+    except Exception:
+        return      # refused as malformed: never local
+    if not local:
+        return
+    infos = socket.getaddrinfo(host.strip("[]"), None, proto=socket.IPPROTO_TCP)
+    assert infos
+    for info in infos:
+        ip = ipaddress.ip_address(info[4][0].split("%")[0])
+        mapped = getattr(ip, "ipv4_mapped", None)
+        assert (mapped or ip).is_loopback, (address, info)
