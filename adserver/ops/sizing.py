@@ -170,7 +170,7 @@ def inexact(dt):
 
 
 # --- rules most ops share ------------------------------------------------------------------------
-_RESOLVED = {}
+_ELEMENTWISE = {}      # (ufunc, argument dtypes, shape) -> its Out: the hot path's cache
 
 
 def elementwise(ufunc):
@@ -193,13 +193,11 @@ def elementwise(ufunc):
                 key.append(a.dtype)
             elif t is float or t is int or t is complex or t is bool:
                 key.append(t)
+            elif t is np.float64 or t is np.complex128:
+                key.append(a.dtype)     # a strong scalar (NEP 50) of shape ()
             else:
                 shapes.append(shape(a))
                 key.append(weak(a))
-        key = tuple(key)
-        dt = _RESOLVED.get(key)
-        if dt is None:
-            dt = _RESOLVED[key] = ufunc.resolve_dtypes(key[1:] + (None,) * nout)[nin:]
         if not shapes:
             s = ()
         elif len(shapes) == 1 or all(x == shapes[0] for x in shapes):
@@ -210,9 +208,16 @@ def elementwise(ufunc):
             except ValueError:
                 raise ValueError("operands could not be broadcast together with shapes " +
                                  " ".join(str(x) for x in shapes)) from None
-        if nout == 1:
-            return Out(s, dt[0])
-        return [Out(s, d) for d in dt]
+        key.append(s)
+        key = tuple(key)
+        out = _ELEMENTWISE.get(key)
+        if out is None:
+            dt = ufunc.resolve_dtypes(key[1:-1] + (None,) * nout)[nin:]
+            out = Out(s, dt[0]) if nout == 1 else [Out(s, d) for d in dt]
+            if len(_ELEMENTWISE) > 4096:
+                _ELEMENTWISE.clear()
+            _ELEMENTWISE[key] = out
+        return out
     return size
 
 
