@@ -19,6 +19,7 @@ messages, at most every POLL_SECONDS) and stops when its client has cancelled (t
 fails its vjp (``expire_callbacks``). ``close`` frees everything the session owns.
 """
 import logging
+import math
 import time
 from collections import OrderedDict, deque
 
@@ -28,7 +29,7 @@ from adproto import DTYPES, Ref, error_object, kinds, shorten, clip
 from .engine import Box, getval_all, trace_level, zero_cotangent, EngineError
 from .ops import OPS, P, SPECS
 from .ops import sizing
-from .ops.params import ParamError
+from .ops.params import ARRAY, ParamError
 from .engine.tuples import accumulate, tuple_item, is_tuple_value
 from .shared import SharedArrays
 
@@ -325,7 +326,7 @@ class Session:
         try:
             size = spec.size(args, kwargs)
             need = sizing.nbytes(size)
-            cost = spec.cost(args, kwargs, size)
+            cost = spec.cost(args, kwargs, size) + sizing.object_work(args, kwargs, size)
         except (ValueError, TypeError, IndexError, np.exceptions.AxisError) as exc:
             # The arguments do not fit together (shapes, axes): numpy would refuse them too.
             raise OpFailure(error_object("OpError", f"{type(exc).__name__}: {exc}", seq=seq,
@@ -333,11 +334,33 @@ class Session:
         limits = self.limits
         if self.nbytes + need > limits.max_session_bytes:
             raise OpFailure(_bytes_limit(self.nbytes, need, limits, seq, name))
-        if cost > limits.max_op_cost > 0:
+        if limits.max_op_cost > 0 and not cost <= limits.max_op_cost:   # (nan: refused)
             raise OpFailure(error_object(
                 "LimitError", f"op '{name}' would cost about {cost:.3g} units of work; the "
                 f"limit is {limits.max_op_cost:.3g} (--max-op-cost)", limit="max_op_cost",
                 seq=seq, op=name))
+
+    def as_array(self, value, seq, name):
+        """``value`` as an array, for a session op that takes one: numbers a client wrote,
+        or a list of handles' values, are built only once their size is known to fit in
+        the session's bytes (a list of 600 references to one 2 MiB array is 2 KB on the
+        wire and 1.2 GiB built)."""
+        t = type(value)
+        if t is np.ndarray or t is Box or isinstance(value, np.generic):
+            return value
+        try:
+            ARRAY.check(value)
+            shape, dtype = sizing.shape(value), sizing.dtype(value)
+        except ParamError as exc:
+            raise OpFailure(error_object("ArgumentError", f"op '{name}': {exc}", seq=seq,
+                                         op=name)) from None
+        except (ValueError, TypeError) as exc:
+            raise OpFailure(error_object("OpError", f"{type(exc).__name__}: {exc}", seq=seq,
+                                         op=name)) from None
+        need = HANDLE_BYTES + math.prod(shape) * dtype.itemsize
+        if self.nbytes + need > self.limits.max_session_bytes:
+            raise OpFailure(_bytes_limit(self.nbytes, need, self.limits, seq, name))
+        return np.asarray(value)
 
     # --- handles -------------------------------------------------------------------------
     def _resolve_args(self, args):

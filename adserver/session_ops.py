@@ -12,7 +12,7 @@ from .engine import (Box, ForwardNode, Primitive, backward, cotangent_dtype, get
                      new_box, trace_level, zero_cotangent)
 from .engine.backward import Batching, backward_seeds
 from .ops import OPS, P
-from .ops.params import ARRAY, ParamError, describe
+from .ops.params import describe
 from . import tape as tapes
 from .session import OpFailure, _Poisoned, add_cotangents, _bytes_limit, _element, _nbytes, _now
 
@@ -25,10 +25,7 @@ def _client_forward(*args, _result, **kwargs):
 
 # --- the session's own ops: trace levels, boxes, passes, uploads, releases -------------
 def _op_array(s, seq, out, args, kwargs, frame):
-    value = s._resolve(args[0])
-    if not isinstance(value, (np.ndarray, Box)):
-        value = _as_array(seq, "array", value)
-    s._store(out, value, seq, "array")
+    s._store(out, s.as_array(s._resolve(args[0]), seq, "array"), seq, "array")
 
 
 def _op_trace_push(s, seq, out, args, kwargs, frame):
@@ -48,7 +45,7 @@ def _op_trace_pop(s, seq, out, args, kwargs, frame):
 
 
 def _op_box(s, seq, out, args, kwargs, frame):
-    x, level = s._resolve(args[0]), args[1]
+    x, level = s.as_array(s._resolve(args[0]), seq, "box"), args[1]
     if not (isinstance(level, int) and 0 < level <= s.level):
         raise OpFailure(error_object("TraceError", f"cannot box at level {level!r}: active "
                                      f"levels are 1..{s.level}", seq=seq, op="box"))
@@ -86,8 +83,6 @@ def _vjp_seeds(seq, end, g):
     end_shape = np.shape(getval_all(end))
     if g is None:
         return None, int(np.prod(end_shape, dtype=np.int64))
-    if type(g) is not Box and not isinstance(g, np.ndarray):
-        g = np.asarray(g)
     g_shape = np.shape(getval_all(g))
     if len(g_shape) < 1 or tuple(g_shape[1:]) != tuple(end_shape):
         raise OpFailure(error_object(
@@ -115,6 +110,8 @@ def _op_vjp(s, seq, out, args, kwargs, frame):
     """
     end, g, starts, level = s._resolve(args[0]), s._resolve(args[1]), \
         s._resolve(args[2]), args[3]
+    if g is not None:
+        g = s.as_array(g, seq, "vjp")
     if not isinstance(out, list) or len(out) != len(starts):
         raise OpFailure(error_object("ProtocolError", "vjp needs one output handle per start",
                                      seq=seq, op="vjp"))
@@ -192,7 +189,7 @@ def _shared_failure(seq, name, exc):
 
 def _op_publish(s, seq, out, args, kwargs, frame):
     """args: [x, name]: x's value, read-only, for every session under ``name``."""
-    name, value = str(args[1]), getval_all(s._resolve(args[0]))
+    name, value = str(args[1]), getval_all(s.as_array(s._resolve(args[0]), seq, "publish"))
     size, old = _nbytes(np.asarray(value)), s.published.get(name, 0)
     if size > old and s.nbytes + size - old > s.limits.max_session_bytes:
         raise OpFailure(_bytes_limit(s.nbytes - old, size, s.limits, seq, "publish"))
@@ -235,21 +232,13 @@ def _op_value(s, seq, out, args, kwargs, frame):
         # A handle's several results stay as they are; numbers the client wrote into the
         # op become one array, charged as such, never a Python list the limits cannot see.
         if not all(type(v) in (np.ndarray, Box) or isinstance(v, np.generic) for v in x):
-            x = _as_array(seq, "value", x)
+            x = s.as_array(x, seq, "value")
     elif not (type(x) in (np.ndarray, Box, float, int, bool, complex)
               or isinstance(x, np.generic)):
         raise OpFailure(error_object("ArgumentError", f"op 'value' takes a handle or "
                                      f"numbers, not {describe(x)}", seq=seq, op="value"))
     s._store(out, x, seq, "value")
 
-
-def _as_array(seq, name, x):
-    try:
-        ARRAY.check(x)
-    except ParamError as exc:
-        raise OpFailure(error_object("ArgumentError", f"op '{name}': {exc}", seq=seq,
-                                     op=name)) from None
-    return np.asarray(x)
 
 
 def _op_custom(s, seq, out, args, kwargs, frame):
@@ -281,7 +270,7 @@ def _op_tape_begin(s, seq, out, args, kwargs, frame):
     if not isinstance(out, list) or len(out) != len(inputs):
         raise OpFailure(error_object("ProtocolError", "tape.begin needs one output handle "
                                      "per input", seq=seq, op="tape.begin"))
-    inputs = [v if isinstance(v, (np.ndarray, Box)) else np.asarray(v) for v in inputs]
+    inputs = [s.as_array(v, seq, "tape.begin") for v in inputs]
     s._store(out, inputs, seq, "tape.begin")
     s.recording = tapes.Recording(s, tape_id, out, inputs, s.error_count)
 
@@ -342,7 +331,7 @@ def _op_tape_run(s, seq, out, args, kwargs, frame):
                                      seq=seq, op="tape.run"))
     s.tapes.move_to_end(args[0])
     program = entry[0]
-    inputs = [getval_all(s._resolve(a)) for a in args[1]]
+    inputs = [s.as_array(getval_all(s._resolve(a)), seq, "tape.run") for a in args[1]]
     limit = s.limits.max_backward_seconds
     s._pass_deadline = _now() + (limit if limit > 0 else float("inf"))
     frame.gen_op = (seq, out, ())

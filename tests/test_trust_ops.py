@@ -233,3 +233,64 @@ def test_the_cost_limit_is_a_flag(tmp_path):
         c.close()
     finally:
         d.stop()
+
+
+# --- found by an independent campaign against the declarations ---------------------------------
+def test_a_recurrence_whose_length_is_a_value_is_costed_by_that_value(small):
+    """scipy.special.yn(n, x) runs |n| steps per element: yn(2**31 - 1, 1e12) held the
+    daemon 14 s for one element at an estimate of 150 units."""
+    c = Conn(small.address)
+    err, _ = c.op("scipy.special.yn", [np.array([2147483647.0]), 1e12])
+    assert err["type"] == "LimitError" and err["limit"] == "max_op_cost", err
+    err, h = c.op("scipy.special.yn", [np.array([2.0, 3.0]), 1.5])
+    assert err is None
+    c.close()
+
+
+# A session op that builds an array from a list of handle references: 600 references to
+# one 2 MiB array are 2 KB on the wire and 1.2 GiB built.
+_MANY_REFS = [Ref(1)] * 600
+
+
+@pytest.mark.parametrize("label, ops", [
+    ("array", [[2, "array", 2, [_MANY_REFS], None]]),
+    ("tape.begin", [[2, "tape.begin", [2], [77, [_MANY_REFS]], None]]),
+    ("box", [[2, "trace.push", None, [1], None], [3, "box", 2, [_MANY_REFS, 1], None]]),
+    ("vjp g", [[2, "trace.push", None, [1], None], [3, "box", 2, [Ref(1), 1], None],
+               [4, "sin", 3, [Ref(2)], None], [5, "trace.pop", None, [1], None],
+               [6, "vjp", [4], [Ref(3), _MANY_REFS, [Ref(2)], 1], None]]),
+    ("publish", [[2, "publish", None, [_MANY_REFS, "many"], None]]),
+])
+def test_a_session_op_sizes_a_list_of_references_before_it_builds_it(small, label, ops):
+    c = Conn(small.address)
+    c.op("array", [np.ones(1 << 18)], out=1)       # 2 MiB
+    before = peak_rss(small.proc.pid)
+    body = c.batch(ops)
+    grew = peak_rss(small.proc.pid) - before
+    c.close()
+    assert body["error"] is not None and body["error"].get("limit") == "max_session_bytes", \
+        (label, body["error"])
+    assert grew < 96 * MiB, f"{label}: peak memory grew {grew // MiB} MiB for a refused op"
+
+
+def test_an_op_making_a_python_object_per_item_is_costed_per_item(small):
+    """array_split(x, 999999) is 101 bytes and made a million arrays (3.3 s); stacking a
+    million one-element arrays ran 4.5 s at an estimate of 2e6 units."""
+    c = Conn(small.address)
+    c.op("array", [np.ones(1 << 20)], out=1)
+    err, _ = c.op("array_split", [Ref(1), 999_999])
+    assert err["type"] == "LimitError" and err["limit"] == "max_op_cost", err
+    c.op("array", [np.ones(1)], out=3)
+    err, _ = c.op("stack", [[Ref(3)] * 600_000])
+    assert err["type"] == "LimitError" and err["limit"] == "max_op_cost", err
+    err, _ = c.op("array_split", [Ref(1), 4])
+    assert err is None
+    c.close()
+
+
+def test_lapack_is_never_asked_to_skip_its_finiteness_check(small):
+    """check_finite=False lets LAPACK meet inf or nan, which scipy says may not terminate."""
+    c = Conn(small.address)
+    err, _ = c.op("scipy.linalg.inv", [np.eye(3)], {"check_finite": False})
+    assert err["type"] == "ArgumentError", err
+    c.close()

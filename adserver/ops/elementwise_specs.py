@@ -10,10 +10,15 @@ import numpy as np
 from ..engine.tracer import Primitive
 from .params import Signature, ARRAY
 from .registry import OPS, SPECS, declare
-from .sizing import elementwise, per_output
+from .sizing import elementwise, numel, per_output, raw
 
 NUMPY_WEIGHT = 2.0      # a numpy ufunc's loop, per element read or written
 SCIPY_WEIGHT = 50.0     # scipy.special's functions: series, continued fractions
+
+# Ufuncs whose work per element grows with the value of one argument (its position):
+# scipy's yn runs a recurrence of |n| steps (yn(2**31, 1e12) took 14 s for one element).
+GROWS_WITH_VALUE = {"scipy.special.yn": 0}
+STEP_WORK = 20.0        # one step of such a recurrence
 
 
 def declare_ufuncs():
@@ -26,4 +31,16 @@ def declare_ufuncs():
         sig = Signature(*[(f"x{i + 1}", ARRAY) for i in range(ufunc.nin)])
         weight = SCIPY_WEIGHT if name.startswith("scipy.") else NUMPY_WEIGHT
         # (per element of the answer: each input is read once per element at most)
-        declare(name, sig, elementwise(ufunc), per_output(weight * (ufunc.nin + ufunc.nout)))
+        cost = per_output(weight * (ufunc.nin + ufunc.nout))
+        if name in GROWS_WITH_VALUE:
+            cost = _growing(cost, GROWS_WITH_VALUE[name])
+        declare(name, sig, elementwise(ufunc), cost)
+
+
+def _growing(cost, index):
+    """``cost``, plus STEP_WORK per element for each unit of the largest |argument|."""
+    def grown(args, kwargs, outs):
+        steps = np.abs(np.asarray(raw(args[index]), dtype=float))
+        largest = float(np.max(steps)) if steps.size else 0.0   # (nan stays nan: refused)
+        return cost(args, kwargs, outs) + STEP_WORK * largest * numel(outs)
+    return grown
