@@ -19,6 +19,8 @@ from .proxy import RemoteArray
 from .errors import DaemonError, SessionLost
 from .session import get_session
 from .remote import remote, publish, shared, unpublish
+# autograd's modules, importable as attributes of the package as they are in autograd
+from . import core, differential_operators, numpy, tracer, util, wrap_util  # noqa: E402,F401
 
 __version__ = "0.1.0"
 

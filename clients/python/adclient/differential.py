@@ -18,7 +18,7 @@ import numpy as np
 
 from .proxy import RemoteArray
 from .session import get_session
-from . import tree
+from . import tree, user_types
 
 
 # --- autograd's calling convention ----------------------------------------------------------
@@ -81,7 +81,11 @@ class _Trace:
     def __init__(self, fun, x, tangent=None):
         self.records = []
         self.leaves, self.rebuild = tree.flatten(x)
-        wire = [_check_differentiable(leaf) for leaf in self.leaves]
+        # values of registered user types are traced here (user_types.py): the daemon
+        # boxes a scalar anchor in their place
+        self.user_roots = {}
+        wire = [np.zeros(()) if user_types.is_registered(leaf) else _check_differentiable(leaf)
+                for leaf in self.leaves]
         tangents = [None] * len(wire) if tangent is None else tree.flatten(tangent)[0]
         self.session = s = _session_for(self.leaves)
         self.level = level = s.push_level(forward=tangent is not None)
@@ -92,7 +96,13 @@ class _Trace:
                 meta = None if type(leaf) is RemoteArray else (leaf.shape, leaf.dtype)
                 kwargs = None if t is None else {"tangent": _tangent_wire(t, leaf)}
                 self.boxes.append(RemoteArray(s, s.op("box", [leaf, level], kwargs), level, meta))
-            self.ans = fun(self.rebuild(self.boxes))
+            args = list(self.boxes)
+            for i, leaf in enumerate(self.leaves):
+                if user_types.is_registered(leaf):
+                    if tangent is not None:
+                        raise NotImplementedError("forward mode through values of user types")
+                    args[i], self.user_roots[i] = user_types.start(leaf, self.boxes[i], level)
+            self.ans = fun(self.rebuild(args))
         finally:
             _active_traces.remove(self)
             s.pop_level(level)
@@ -158,6 +168,10 @@ class _Trace:
         fetched = self.fetch([*also, *grads])
         also, grads = fetched[:len(also)], fetched[len(also):]
         grads = [_like(g, leaf) for g, leaf in zip(grads, self.leaves)]
+        if self.user_roots:
+            self.session.sync()     # the backward pass has called back with every part
+            for i, root in self.user_roots.items():
+                grads[i] = user_types.gradient(self.leaves[i], root)
         return self.rebuild(grads), [_plain(a) for a in also]
 
 

@@ -16,11 +16,10 @@ from functools import wraps
 
 import numpy as np
 
-from . import differential, tree
+from . import differential, tree, user_types
+from .boxes import Box, JVPNode, VJPNode, register_notrace  # noqa: F401  (public API)
 from .proxy import RemoteArray, _levels
 from .vspace import VSpace, vspace  # noqa: F401  (part of the public API)
-
-Box = RemoteArray   # what autograd calls a traced value
 
 
 class _Call:
@@ -92,6 +91,8 @@ class primitive:
         return self if obj is None else (lambda *a, **k: self(obj, *a, **k))
 
     def __call__(self, *args, **kwargs):
+        if user_types.has_user_box(args, kwargs):
+            return user_types.call(self, args, kwargs)
         call = _Call(args, kwargs)
         if not call.remote:
             return self.fun(*args, **kwargs)

@@ -11,7 +11,14 @@ from .proxy import RemoteArray
 
 
 class VSpace:
-    """The space of arrays of one shape and dtype."""
+    """The space of arrays of one shape and dtype; subclasses registered for user types
+    (``MyVSpace.register(MyType)``) define zeros, randn, _add, _scalar_mul, _inner_prod."""
+
+    mappings = {}     # value type -> the function that makes its space
+
+    @classmethod
+    def register(cls, value_type, vspace_maker=None):
+        VSpace.mappings[value_type] = vspace_maker or cls
 
     def __init__(self, value):
         if type(value) is RemoteArray:
@@ -47,25 +54,37 @@ class VSpace:
             v[i] = 1
             yield v.reshape(self.shape)
 
+    # The public operations call the underscored ones, which user subclasses override.
     def add(self, x, y):
-        return x + y
+        return self._add(x, y)
 
     def scalar_mul(self, x, a):
-        return x * a
+        return self._scalar_mul(x, a)
 
     def inner_prod(self, x, y):
+        return self._inner_prod(x, y)
+
+    def covector(self, x):
+        return self._covector(x)
+
+    def _add(self, x, y):
+        return x + y
+
+    def _scalar_mul(self, x, a):
+        return x * a
+
+    def _inner_prod(self, x, y):
         from . import numpy as anp
         if self.iscomplex:
             return anp.real(anp.sum(anp.conj(x) * y))
         return anp.sum(x * y)
 
-    def covector(self, x):
+    def _covector(self, x):
         from . import numpy as anp
         return anp.conj(x) if self.iscomplex else x
 
     def __eq__(self, other):
-        return type(self) is type(other) and (self.shape, self.iscomplex) == \
-            (other.shape, other.iscomplex)
+        return type(self) is type(other) and vars(self) == vars(other)
 
     def __repr__(self):
         return f"VSpace(shape={self.shape}, complex={self.iscomplex})"
@@ -125,6 +144,12 @@ class ContainerVSpace:
 
 def vspace(value):
     """The vector space ``value`` belongs to."""
+    from .boxes import is_user_box
+    if is_user_box(value):
+        return vspace(value._value)
+    maker = VSpace.mappings.get(type(value))
+    if maker is not None:
+        return maker(value)
     if isinstance(value, (tuple, list, dict)):
         return ContainerVSpace(value)
     return VSpace(value)

@@ -1,0 +1,12 @@
+"""scipy.stats.t's differentiable functions, run on the daemon for RemoteArrays;
+its other attributes (rvs, ...) are scipy's own."""
+import scipy.stats as _stats
+
+from ...namespaces import populate as _populate
+
+_local = _stats.t
+_populate(globals(), "scipy.stats.t.")
+
+
+def __getattr__(name):
+    return getattr(_local, name)
