@@ -131,8 +131,22 @@ var.defjvp(_var_jvp)
 
 
 def std(x, *args, **kwargs):
-    """numpy.std: the square root of var, exactly as numpy computes it."""
+    """numpy.std: the square root of var, exactly as numpy computes it.
+
+    Over lanes of one element (or none) std is 0 (or nan) whatever x holds: its gradient
+    is zero there, as in autograd, where sqrt's infinite slope at 0 would give nan.
+    """
+    if kwargs.get("where") is None and _std_lane_length(x, *args, **kwargs) <= 1:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)   # numpy's own, for ddof >= 1
+            return np.std(getval_all(x), *args, **kwargs)
     return P.sqrt(P.var(x, *args, **kwargs))
+
+
+def _std_lane_length(x, axis=None, *args, **kwargs):
+    """How many elements each lane of std's reduction over ``axis`` holds."""
+    shape = shape_of(x)
+    return math.prod(shape) // max(math.prod(_kept_shape(shape, axis)), 1)
 
 
 defcomposite("std", std)

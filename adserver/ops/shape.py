@@ -51,10 +51,10 @@ moveaxis = defop("moveaxis", np.moveaxis).def_linear(0)
 moveaxis.defvjp(lambda g, ans, a, source, destination: P.moveaxis(g, destination, source))
 
 
-def swapaxes(x, a, b):
-    perm = list(range(ndim_of(x)))
-    perm[a], perm[b] = perm[b], perm[a]
-    return P.transpose(x, perm)
+def swapaxes(a, axis1, axis2):
+    perm = list(range(ndim_of(a)))
+    perm[axis1], perm[axis2] = perm[axis2], perm[axis1]
+    return P.transpose(a, perm)
 
 
 def rollaxis(a, axis, start=0):
@@ -800,8 +800,8 @@ declare("squeeze", Signature(("a", ARRAY), ("axis", AXIS, None)),
         _view_of(np.squeeze, "a"), VIEW_COST)
 declare("moveaxis", Signature(("a", ARRAY), ("source", AXIS), ("destination", AXIS)),
         _view_of(np.moveaxis, "a"), VIEW_COST)
-declare("swapaxes", Signature(("x", ARRAY), ("a", AXIS1), ("b", AXIS1)),
-        _view_of(np.swapaxes, "x"), VIEW_COST)
+declare("swapaxes", Signature(("a", ARRAY), ("axis1", AXIS1), ("axis2", AXIS1)),
+        _view_of(np.swapaxes, "a"), VIEW_COST)
 declare("rollaxis", Signature(("a", ARRAY), ("axis", AXIS1), ("start", INT, 0)),
         _view_of(np.rollaxis, "a"), VIEW_COST)
 declare("flip", Signature(("m", ARRAY), ("axis", AXIS, None)),

@@ -208,6 +208,7 @@ CASES.update({
     "swapaxes": [
         Case((normal(2, 3, 4), 0, 2), label="0_2"),
         Case((normal(2, 3, 4), 0, -1), label="0_-1"),
+        Case((normal(2, 3, 4),), {"axis1": 2, "axis2": 1}, label="keywords"),
     ],
 })
 

@@ -71,7 +71,11 @@ def _moment_cases(zero_d=True):
     return out
 
 
-CASES = {"var": _moment_cases(), "std": _moment_cases(zero_d=False)}
+CASES = {"var": _moment_cases(), "std": _moment_cases(zero_d=False) + [
+    # lanes of one element: std is 0 whatever x, its gradient 0 (autograd's too)
+    Case((normal(3, 1),), {"axis": 1}, label="lanes_of_one"),
+    Case((normal(3, 1),), {"axis": -1, "keepdims": True}, label="lanes_of_one_keep"),
+]}
 
 
 # --- products ---------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from functools import wraps
 
 import numpy as np
 
+from .errors import DaemonError
 from .proxy import RemoteArray
 from .session import get_session
 from . import tree, user_types
@@ -129,9 +130,11 @@ class _Trace:
             # here from the traced outputs (autograd's pairing: no conjugation).
             from .numpy import sum as total
             end = 0.0
-            for gk, out in zip(tree.flatten(g)[0], self.ans_leaves):
+            gs = [None] * len(self.ans_leaves) if g is None else tree.flatten(g)[0]
+            for gk, out in zip(gs, self.ans_leaves):
                 if type(out) is RemoteArray and out._level >= self.level:
-                    end = end + total(gk * out)
+                    # (no g: a cotangent of ones for every output, as in autograd)
+                    end = end + total(out if gk is None else gk * out)
             g = None
         if self.records:
             s.keep_alive.append(self.records)
@@ -167,12 +170,59 @@ class _Trace:
         """Gradients shaped like the argument (and ``also``), fetched for local callers."""
         fetched = self.fetch([*also, *grads])
         also, grads = fetched[:len(also)], fetched[len(also):]
-        grads = [_like(g, leaf) for g, leaf in zip(grads, self.leaves)]
+        in_container = isinstance(self.rebuild(self.leaves), (tuple, list, dict))
+        grads = [_like(g, leaf, in_container) for g, leaf in zip(grads, self.leaves)]
         if self.user_roots:
             self.session.sync()     # the backward pass has called back with every part
             for i, root in self.user_roots.items():
                 grads[i] = user_types.gradient(self.leaves[i], root)
         return self.rebuild(grads), [_plain(a) for a in also]
+
+
+    def gradient_results(self, with_value=False):
+        """grad's (gradients, [value]), raising autograd's TypeError for an output that is
+        not a real scalar. Where the output's dtype is not known here, local callers learn
+        it in the sync that fetches the gradients; nested traces do not wait for it."""
+        output = self.ans
+        _check_real_scalar(_known_meta(output))
+        also = (output,) if with_value else ()
+        learn = self.local and not with_value and type(output) is RemoteArray
+        try:
+            grads = self.cotangents(None, scalar=True)
+            grads, values = self.results(grads, also=(output,) if learn else also)
+        except DaemonError as e:
+            if e.info.get("type") == "GradientError":
+                raise GradientOutputError(e.info, e.location) from None
+            raise
+        if learn or with_value:
+            _check_real_scalar(_known_meta(values[0]))
+        return grads, [] if learn else values
+
+
+class GradientOutputError(DaemonError, TypeError):
+    """grad of a function whose output is not a real scalar: a TypeError, as in autograd
+    (and a DaemonError when the daemon is the one that noticed)."""
+
+
+_NOT_REAL_SCALAR = ("Grad only applies to real scalar-output functions. Try jacobian, "
+                    "elementwise_grad or holomorphic_grad.")
+
+
+def _known_meta(value):
+    """(shape, dtype) of grad's output when known without asking the daemon, else None."""
+    if type(value) is RemoteArray:
+        return value._meta
+    return np.shape(value), np.asarray(value).dtype
+
+
+def _check_real_scalar(meta):
+    if meta is None:
+        return
+    shape, dtype = meta
+    if dtype.kind == "c" or int(np.prod(shape)) != 1:
+        raise GradientOutputError({"type": "GradientError", "op": "grad",
+                                   "message": f"{_NOT_REAL_SCALAR} (this one returned shape "
+                                              f"{tuple(shape)} and dtype {dtype})"})
 
 
 def _tangent_wire(t, leaf):
@@ -194,13 +244,23 @@ def fetch_all(session, values):
     return [by_id.get(id(v), v) if type(v) is RemoteArray else v for v in values]
 
 
-def _like(value, leaf):
-    """A gradient in the type autograd gives: a numpy float for a float, else an array."""
+def _like(value, leaf, in_container=False):
+    """A gradient in the type autograd gives: for a number, a numpy number of its dtype
+    (float32 stays float32), or a 0-d array when the number is inside a tuple, list or
+    dict; for an array, an array."""
     if type(value) is RemoteArray:
         return value
-    if isinstance(leaf, (float, complex, np.floating, np.complexfloating)):
-        return np.float64(value) if np.isrealobj(value) else np.complex128(value)
+    if isinstance(leaf, (float, complex, np.inexact)) or (in_container and np.ndim(leaf) == 0):
+        value = np.asarray(value, dtype=_number_dtype(leaf, value))
+        return value if in_container else value[()]
     return np.asarray(value)
+
+
+def _number_dtype(leaf, value):
+    # The wire carries numpy numbers as Python ones: their dtype is the leaf's.
+    if isinstance(leaf, (np.inexact, np.ndarray)):
+        return leaf.dtype
+    return np.complex128 if isinstance(leaf, complex) or np.iscomplexobj(value) else np.float64
 
 
 def _plain(value):
@@ -222,15 +282,13 @@ def make_vjp(fun, x):
 
 @_nary
 def _grad(fun, x):
-    t = _Trace(fun, x)
-    grads, _ = t.results(t.cotangents(None, scalar=True))
+    grads, _ = _Trace(fun, x).gradient_results()
     return grads
 
 
 @_nary
 def _value_and_grad(fun, x):
-    t = _Trace(fun, x)
-    grads, (ans,) = t.results(t.cotangents(None, scalar=True), also=(t.ans,))
+    grads, (ans,) = _Trace(fun, x).gradient_results(with_value=True)
     return ans, grads
 
 

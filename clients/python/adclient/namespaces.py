@@ -9,7 +9,7 @@ import importlib
 from types import SimpleNamespace
 
 from adproto import vocabulary
-from .proxy import call, has_remote
+from .proxy import call, has_remote, stacked
 
 #: numpy/scipy function name (as the user calls it) -> its wrapper, for __array_function__
 wrapped = {}
@@ -32,9 +32,26 @@ def _local(path):
     return obj if callable(obj) else None
 
 
+#: ops whose list arguments are sequences of arrays to join, not arrays themselves
+JOINS = frozenset({"concatenate", "stack", "vstack", "hstack", "dstack", "column_stack",
+                   "linalg.multi_dot"})
+
+
+def _as_arrays(values):
+    """Each list or tuple among ``values`` that holds RemoteArrays, stacked into one array:
+    numpy reads a list where it takes an array as the array it spells, and the daemon
+    cannot send a list of traced values through numpy itself."""
+    return [stacked(v) if type(v) in (list, tuple) and has_remote(v) else v for v in values]
+
+
 def wrapper(op_name, local):
+    takes_arrays = op_name not in JOINS
+
     def f(*args, **kwargs):
         if has_remote(args) or (kwargs and has_remote(kwargs.values())):
+            if takes_arrays:
+                args = _as_arrays(args)
+                kwargs = dict(zip(kwargs, _as_arrays(kwargs.values())))
             return call(op_name, args, kwargs or None)
         return local(*args, **kwargs)
 

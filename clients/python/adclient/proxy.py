@@ -139,6 +139,8 @@ class RemoteArray:
     def __rtruediv__(self, other): return call("divide", (other, self))
     def __pow__(self, other): return call("power", (self, other))
     def __rpow__(self, other): return call("power", (other, self))
+    def __mod__(self, other): return call("remainder", (self, other))
+    def __rmod__(self, other): return call("remainder", (other, self))
     def __matmul__(self, other): return call("matmul", (self, other))
     def __rmatmul__(self, other): return call("matmul", (other, self))
     def __neg__(self): return call("negative", (self,))
@@ -310,6 +312,14 @@ def _wire_index(index):
     if isinstance(index, list):
         return np.asarray(index)
     return index
+
+
+def stacked(obj):
+    """A list or tuple holding RemoteArrays as one traced array (the daemon's
+    array_from_args), as numpy.array would make it, so that gradients flow to its items."""
+    if isinstance(obj, (list, tuple)):
+        return call("array_from_args", [stacked(o) for o in obj])
+    return obj
 
 
 def _levels(args):
