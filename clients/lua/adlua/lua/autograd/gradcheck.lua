@@ -10,7 +10,7 @@
 -- agree exactly.
 --
 -- The perturbed evaluations are queued together (the perturbed tensor is traced, so f's
--- reductions stay on the daemon) and their values fetched in one round trip.
+-- reductions stay on the daemon) and their values fetched a few hundred per round trip.
 
 local torch = require 'torch'
 local B = _ADLUA
@@ -63,19 +63,42 @@ local function restore(var, saved)
   rawset(var, '_dtype', saved[4])
 end
 
+-- the numbers behind many 0-d tensors, fetched FETCH_CHUNK at a time: one round trip each,
+-- and never more values than an engine can pass at once (LuaJIT's unpack and call stack
+-- stop near 8000, fewer than the evaluations of a layer's weights)
+local FETCH_CHUNK = 256
+local function fetchAll(tensors)
+  local values = {}
+  for first = 1, #tensors, FETCH_CHUNK do
+    local handles = {}
+    for i = first, math.min(first + FETCH_CHUNK - 1, #tensors) do
+      handles[#handles + 1] = tensors[i]._h
+    end
+    local chunk = {torch._fetchNumbers(unpack(handles, 1, #handles))}
+    for k = 1, #handles do values[first + k - 1] = chunk[k] end
+  end
+  return values
+end
+
+-- var with element i of its flat view moved by delta: a one-hot step, made on the daemon
+-- (an identity matrix to take rows from would hold n^2 numbers)
+local function stepped(flat, n, i, delta)
+  local step = torch.zeros(n):type(torch.type(flat))
+  step[i] = delta
+  return flat + step
+end
+
 local function jacobianFromFiniteDifferences(func, inputs, var)
   local size = sizeOf(var)
   local n = numel(size)
   local flat = torch.view(var, n)
-  local basis = torch.eye(n):type(torch.type(var))
   local level = B.push_level()
   local saved
   local outputs = {}
   local ok, err = pcall(function()
     for i = 1, n do
-      local delta = torch.select(basis, 1, i) * (perturbation / 2)
       for side = 1, 2 do
-        local perturbed = side == 1 and flat - delta or flat + delta
+        local perturbed = stepped(flat, n, i, (side == 1 and -perturbation or perturbation) / 2)
         perturbed = torch.view(perturbed, torch.LongStorage(size))
         local traced = torch._fromhandle(B.op('box', perturbed._h, level), level, size,
                                          var._dtype)
@@ -93,17 +116,15 @@ local function jacobianFromFiniteDifferences(func, inputs, var)
   if saved then restore(var, saved) end
   B.pop_level(level)
   if not ok then error(err, 0) end
-  local handles, where = {}, {}
+  local tensors, where = {}, {}
   for i, pred in ipairs(outputs) do
     if isTensor(pred) then
-      handles[#handles + 1] = pred._h
-      where[#handles] = i
+      tensors[#tensors + 1] = pred
+      where[#tensors] = i
     end
   end
-  if #handles > 0 then
-    local values = {torch._fetchNumbers(unpack(handles))}
-    for k, i in ipairs(where) do outputs[i] = values[k] end
-  end
+  local values = fetchAll(tensors)
+  for k, i in ipairs(where) do outputs[i] = values[k] end
   local grads = {}
   for i = 1, n do
     grads[i] = (outputs[2 * i] - outputs[2 * i - 1]) / perturbation

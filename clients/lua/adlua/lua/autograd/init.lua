@@ -22,6 +22,8 @@
 --   optimize       record each call signature once as a tape on the daemon and replay it
 --                  on later calls: the same answers, without running f or sending its ops
 --                  again (see autograd/optimize.lua for what a replay requires)
+--   stableGradients  return the same gradient tensors from every call (the first call's),
+--                  each holding the new gradient (default false)
 -- The sub-packages util, loss, nn, model, module and optim follow torch-autograd's.
 
 local torch = require 'torch'
@@ -203,6 +205,22 @@ local function checkOutput(ans, partial)
   end
 end
 
+-- stable, the gradients a previous call returned, made to hold the values of grads
+-- (where both have a tensor) and to take grads' other entries; the table to return
+local function keepStable(stable, grads)
+  if stable == nil then return grads end
+  if isTensor(stable) and isTensor(grads) then
+    torch._internals.rebind(stable, grads)
+    return stable
+  end
+  if not (plainTable(stable) and plainTable(grads)) then return grads end
+  for k, g in pairs(grads) do stable[k] = keepStable(stable[k], g) end
+  for k in pairs(stable) do
+    if grads[k] == nil then stable[k] = nil end
+  end
+  return stable
+end
+
 local function differentiate(fn, gradOpt)
   if type(fn) ~= 'function' and not (type(fn) == 'table' and getmetatable(fn)
                                       and getmetatable(fn).__call) then
@@ -274,9 +292,17 @@ local function differentiate(fn, gradOpt)
     return out
   end
 
+  -- with stableGradients, every call returns the gradient tensors of the first, holding
+  -- the new values (torch-autograd's option, for optimizers that keep them)
+  local stable
   local function answer(out)
-    if not withForward then return out.grads end
-    return out.grads, unpack(out.outs, 1, out.outs.n)
+    local grads = out.grads
+    if opt.stableGradients then
+      stable = keepStable(stable, grads)
+      grads = stable
+    end
+    if not withForward then return grads end
+    return grads, unpack(out.outs, 1, out.outs.n)
   end
 
   if not opt.optimize then

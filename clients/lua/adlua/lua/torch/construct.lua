@@ -212,7 +212,11 @@ torch.getRNGState = function() return lastSeed end
 function torch.uniform(a, b) return B.random_number('uniform', a, b) end
 function torch.normal(m, s) return B.random_number('normal', m, s) end
 function torch.random(a, b) return B.random_number('random', a, b) end
-function torch.bernoulli(p) return B.random_number('bernoulli', p or 0.5) end
+-- torch.bernoulli([p]) draws one number; torch.bernoulli(x [, p]) fills x, as x:bernoulli(p)
+function torch.bernoulli(p, q)
+  if isTensor(p) then return T.Tensor.bernoulli(p, q) end
+  return B.random_number('bernoulli', p or 0.5)
+end
 
 ------------------------------------------------------------------------------------------
 -- odds and ends scripts call

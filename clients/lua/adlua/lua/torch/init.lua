@@ -15,12 +15,20 @@
 --   shape      views, reshaping, joining, indexing and writing through indices
 --   tensor     methods (Torch7's in-place ones rebind the tensor) and the metatable
 --   scalar     number-like proxies for traced 0-d values on LuaJIT (mixed comparisons)
+--   class      torch.class, with inheritance
+--   cmdline    torch.CmdLine
+-- and torch/th.lua adds what Torch7's `th` gives scripts (print of tables, require of a
+-- file path, the globals paths, sys and xlua).
 
 local torch = {}
 local internals = {}
-for _, part in ipairs({'core', 'construct', 'math', 'shape', 'tensor', 'scalar'}) do
+for _, part in ipairs({'core', 'construct', 'math', 'shape', 'tensor', 'scalar', 'class',
+                       'cmdline'}) do
   require('torch.' .. part)(torch, internals)
 end
 torch._scalar = torch._scalar or function(t) return t end
 torch._internals = internals
+-- th's print, path-style require and globals, once `torch` is whole
+package.loaded['torch'] = torch
+require 'torch.th'
 return torch

@@ -182,8 +182,18 @@ end
 function Tensor.normal(x, mean, std)
   return rebind(x, T.random('normal', sizeOf(x), x._dtype, mean or 0, std or 1))
 end
+-- x:bernoulli([p]): p a probability, or (Torch7's other form) a tensor of them, one per
+-- element of x; then uniform draws are compared with p on the daemon
 function Tensor.bernoulli(x, p)
-  return rebind(x, T.random('bernoulli', sizeOf(x), x._dtype, p or 0.5))
+  if isTensor(p) then
+    local u = T.random('rand', sizeOf(x), 'float64')
+    return rebind(x, Tensor.type(torch.lt(u, p), torch.type(x)))
+  end
+  p = p or 0.5
+  if type(p) ~= 'number' then
+    userError('bernoulli: expected a probability or a tensor of them, got ' .. type(p))
+  end
+  return rebind(x, T.random('bernoulli', sizeOf(x), x._dtype, p))
 end
 function Tensor.random(x, a, b)
   return rebind(x, T.random('random', sizeOf(x), x._dtype, a, b))
