@@ -370,8 +370,11 @@ def _matmul_shapes(args, kwargs):
     a2 = (1,) + a if len(a) == 1 else a
     b2 = b + (1,) if len(b) == 1 else b
     if a2[-1] != b2[-2]:
-        raise ValueError(f"matmul: mismatch in the core dimension ({a2[-1]} is different "
-                         f"from {b2[-2]})")
+        # numpy's own words (the gufunc's), with the operands' shapes after them
+        raise ValueError(f"matmul: Input operand 1 has a mismatch in its core dimension 0, "
+                         f"with gufunc signature (n?,k),(k,m?)->(n?,m?) (size {b2[-2]} is "
+                         f"different from {a2[-1]}); the operands' shapes are "
+                         f"{_shape_text(a)} and {_shape_text(b)}")
     out = broadcast(a2[:-2], b2[:-2]) + a2[-2:-1] * (len(a) > 1) + b2[-1:] * (len(b) > 1)
     return out, a2[-1]
 
@@ -386,8 +389,12 @@ def _matmul_cost(args, kwargs, outs):
 
 
 # tensordot, and dot and inner built from it
-def tensordot_axes(a_shape, b_shape, axes):
-    """tensordot's ``axes`` checked against the shapes: (a's contracted axes, b's)."""
+def tensordot_axes(a_shape, b_shape, axes, mismatch=None):
+    """tensordot's ``axes`` checked against the shapes: (a's contracted axes, b's).
+
+    A contracted pair of different lengths raises numpy's message (``mismatch(a_shape,
+    b_shape, i, j)`` gives it where the op is not tensordot itself).
+    """
     if isinstance(axes, (int, np.integer)):
         if axes < 0 or axes > min(len(a_shape), len(b_shape)):
             raise ValueError(f"tensordot: axes={axes} for operands of {len(a_shape)} and "
@@ -402,9 +409,24 @@ def tensordot_axes(a_shape, b_shape, axes):
     if len(a_axes) != len(b_axes) or len(set(a_axes)) < len(a_axes) or \
             len(set(b_axes)) < len(b_axes):
         raise ValueError("tensordot: axes must pair distinct axes of a with as many of b")
-    if any(a_shape[i] != b_shape[j] for i, j in zip(a_axes, b_axes)):
-        raise ValueError("tensordot: shape-mismatch for sum")
+    for i, j in zip(a_axes, b_axes):
+        if a_shape[i] != b_shape[j]:
+            raise ValueError(mismatch(a_shape, b_shape, i, j) if mismatch else
+                             f"shape-mismatch for sum (axis {i} of a {_shape_text(a_shape)} "
+                             f"has length {a_shape[i]}, axis {j} of b "
+                             f"{_shape_text(b_shape)} has length {b_shape[j]})")
     return a_axes, b_axes
+
+
+def _shape_text(shape):
+    """A shape as numpy's messages print it: (3,4), (3,), ()."""
+    return "(" + ",".join(str(n) for n in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+def _not_aligned(a_shape, b_shape, i, j):
+    """numpy's own message for dot and inner of shapes that do not fit."""
+    return (f"shapes {_shape_text(a_shape)} and {_shape_text(b_shape)} not aligned: "
+            f"{a_shape[i]} (dim {i}) != {b_shape[j]} (dim {j})")
 
 
 def contraction(a_shape, b_shape, a_axes, b_axes):
@@ -422,12 +444,13 @@ def _tensordot_shapes(args, kwargs):
 def _dot_shapes(args, kwargs):
     """dot: a's last axis against b's second-to-last (its only one, for a vector)."""
     a, b = shape(args[0]), shape(args[1])
-    return contraction(a, b, *tensordot_axes(a, b, ([len(a) - 1], [max(len(b) - 2, 0)])))
+    return contraction(a, b, *tensordot_axes(a, b, ([len(a) - 1], [max(len(b) - 2, 0)]),
+                                             _not_aligned))
 
 
 def _inner_shapes(args, kwargs):
     a, b = shape(args[0]), shape(args[1])
-    return contraction(a, b, *tensordot_axes(a, b, ([-1], [-1])))
+    return contraction(a, b, *tensordot_axes(a, b, ([-1], [-1]), _not_aligned))
 
 
 _times = sizing.elementwise(np.multiply)

@@ -112,7 +112,9 @@ class RemoteArray:
     # --- numpy interoperation ----------------------------------------------------------------
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         name = ufunc.__name__
-        if method != "__call__" or name not in vocabulary.OPS or kwargs.get("out") is not None:
+        if method == "__call__" and name not in vocabulary.OPS:
+            raise TypeError(_unsupported(name))
+        if method != "__call__" or kwargs.get("out") is not None:
             raise TypeError(f"numpy.{ufunc.__name__}.{method} is not supported on a "
                             "RemoteArray; use adclient.numpy")
         return call(name, inputs, kwargs or None)
@@ -125,8 +127,7 @@ class RemoteArray:
         if func.__name__ in _ON_VALUES:
             # Questions about values, whose answers carry no gradient: asked of the values.
             return func(*_fetched(args), **dict(zip(kwargs, _fetched(list(kwargs.values())))))
-        raise TypeError(f"numpy.{func.__name__} is not supported on a RemoteArray yet; "
-                        "adclient.numpy lists the supported functions")
+        raise TypeError(_unsupported(func.__name__))
 
     # --- operators ----------------------------------------------------------------------------
     def __add__(self, other): return call("add", (self, other))
@@ -272,6 +273,23 @@ _ON_VALUES = frozenset({
     "array_equal", "array_equiv", "shape", "ndim", "size", "result_type", "can_cast",
     "any", "all", "count_nonzero", "array_repr", "array_str", "array2string",
 })
+
+
+#: why the daemon has no op for a numpy function, where there is more to say than that
+_WHY_NOT = dict.fromkeys(
+    ["unique", "intersect1d", "union1d", "setdiff1d", "setxor1d", "in1d", "isin"],
+    "a set routine's answer is not a differentiable function of the values, and autograd "
+    "has no gradient for it either")
+
+
+def _unsupported(name):
+    """Why numpy.``name`` cannot take a RemoteArray, and what to do instead."""
+    why = _WHY_NOT.get(name)
+    return (f"numpy.{name} is not supported on a RemoteArray: the daemon has no op for it"
+            + (f" ({why})" if why else "") +
+            ". docs/OPS.md lists the ops that can take traced values (adclient.numpy's "
+            f"{name} is numpy's own, for plain values); to use its answer as a constant, "
+            f"call it on the value, numpy.{name}(x.get())")
 
 
 def _fetched(values):

@@ -122,6 +122,9 @@ class Session:
         self.lost = None               # why the session is gone, once it is known to be
         self._lost_reported = False
         self._refused = None           # an error reply to a fire-and-forget batch
+        # exceptions raised by gradient functions run for the daemon, by number, until the
+        # daemon's report of the failed pass names one (it is raised then: see _raise)
+        self._callback_errors = {}
         self._pid = os.getpid()
         self.lease = 0.0
         self._keepalive_at = float("inf")
@@ -353,7 +356,28 @@ class Session:
         if origin is not None:
             code, line = origin
             location = f"{code.co_filename}:{line} in {code.co_name}"
+        detail = err.get("detail")
+        in_callback = self._callback_errors.pop(
+            detail.get("client_error") if isinstance(detail, dict) else None, None)
+        self._callback_errors.clear()
+        if in_callback is not None:
+            # A gradient function of the user's raised it: raised again as it is, so that
+            # its traceback ends at the user's line that raised (as in autograd's).
+            exc, primitive = in_callback
+            if not getattr(exc, "_adclient_noted", False):
+                exc._adclient_noted = True      # (a nested pass raises it again)
+                exc.add_note(f"(raised by a gradient function of primitive {primitive!r}, "
+                             "called back by the daemon during the backward pass" +
+                             (f" issued at {location})" if location else ")"))
+            raise exc
         raise DaemonError(err, location)
+
+    def _keep_callback_error(self, exc, primitive):
+        """Number ``exc`` (raised by a gradient function of ``primitive``) for the
+        daemon's report of the failed pass."""
+        number = len(self._callback_errors) + 1
+        self._callback_errors[number] = exc, primitive
+        return number
 
     # --- trace levels ------------------------------------------------------------------------
     def push_level(self, forward=False):
@@ -566,7 +590,9 @@ class Session:
                 grads, error = handler(body), None
             except Exception as exc:
                 grads, error = [], {"message": f"{type(exc).__name__}: {exc}",
-                                    "type": type(exc).__name__}
+                                    "type": type(exc).__name__,
+                                    "client_error": self._keep_callback_error(
+                                        exc, body.get("name"))}
             self.flush()
             if self.level == 0:
                 # The passes the handler queued have run (a flush with a vjp queued is a
