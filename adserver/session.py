@@ -605,7 +605,10 @@ class Session:
         kwargs = {k: v for k, v in node.kwargs.items() if k not in ("_result", "_tangents")}
         return {"cb": frame.cb_id, "prim": node.prim.client, "name": node.prim.name,
                 "argnums": list(node.argnums), "g": describe(g), "ans": describe(node.ans),
-                "args": [describe(a) for a in node.args], "kwargs": kwargs}
+                "args": [describe(a) for a in node.args], "kwargs": kwargs,
+                # the session's top trace level at the suspended vjp: ops the client sends
+                # while answering (a grad inside the gradient function) nest above it
+                "level": self.level}
 
     # --- backward passes -------------------------------------------------------------------
     def _step(self, frame, sent):

@@ -394,7 +394,15 @@ def call(name, args, kwargs=None):
         level = 0
     handle = session.op(name, list(args), kwargs)
     meta = _ufunc_meta(name, args) if kwargs is None and name in _UFUNCS else None
-    return RemoteArray(session, handle, level, meta)
+    result = RemoteArray(session, handle, level, meta)
+    if observers and level:
+        observers[-1](name, args, kwargs, result)
+    return result
+
+
+#: tracer.trace's watchers of the ops issued on traced values (innermost last): each is
+#: called as ``watch(op name, args, kwargs, answer)`` after the op is queued
+observers = []
 
 
 # --- shapes and dtypes known without asking the daemon ---------------------------------------

@@ -582,6 +582,13 @@ class Session:
         handler = self.callbacks.get(body.get("prim"))
         self._serving += 1
         kept = len(self.keep_alive)
+        # The daemon answers at the level its op stream had reached at the suspended vjp,
+        # which need not be the client's level now (grad(grad(f)) syncs at level 0 while
+        # the inner pass ran inside level 1): a grad inside the gradient function must
+        # push the level after the daemon's.
+        saved_level, saved_forward = self.level, dict(self.forward_levels)
+        if body.get("level") is not None:
+            self.level = body["level"]
         try:
             try:
                 if handler is None:
@@ -604,6 +611,7 @@ class Session:
             self._send(kinds.CALLBACK_RETURN, {"cb": body["cb"], "grads": grads,
                                                "error": error})
         finally:
+            self.level, self.forward_levels = saved_level, saved_forward
             self._serving -= 1
 
     def register_callback(self, handler):

@@ -13,9 +13,10 @@ def _shape(x):
 def flatten(value):
     """(flat vector, unflatten): ``unflatten(flat)`` rebuilds a value shaped like ``value``.
 
-    Works on traced values too, so it can be used inside differentiated code.
+    Works on traced values too, so it can be used inside differentiated code. As in
+    autograd, a dict contributes its entries in the order of its sorted keys.
     """
-    leaves, rebuild = tree.flatten(value)
+    leaves, rebuild = tree.flatten(value, sort_keys=True)
     shapes = [_shape(leaf) for leaf in leaves]
     sizes = [int(np.prod(s, dtype=np.int64)) for s in shapes]
     if leaves:
