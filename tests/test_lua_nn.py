@@ -488,3 +488,53 @@ def test_the_jacobian_check_catches_a_wrong_backward(lua):
         return nn.Jacobian.testJacobian(nn.TestWrongSquare(), torch.randn(4), -2, 2)
     """)
     assert err > 0.1
+
+
+# --- torch-autograd's bridge: functionalize, AutoModule, AutoCriterion ---------------------
+
+def test_functionalized_module_matches_its_backward(lua):
+    out = run(lua, """
+        local autograd = require 'autograd'
+        local model = nn.Sequential():add(nn.Linear(3, 4)):add(nn.Tanh()):add(nn.Linear(4, 2))
+                                     :add(nn.LogSoftMax())
+        local crit = nn.ClassNLLCriterion()
+        local f, params = autograd.functionalize(model)
+        local loss = autograd.functionalize(crit)
+        local x, y = torch.randn(5, 3), torch.LongTensor{1, 2, 2, 1, 2}
+        local grads, l = autograd(function(p, x, y) return loss(f(p, x), y) end)(params, x, y)
+        -- the same through nn's forward and backward
+        model:zeroGradParameters()
+        local want = crit:forward(model:forward(x), y)
+        model:backward(x, crit:backward(model.output, y))
+        local _, nnGrads = model:parameters()
+        local err = 0
+        for i = 1, #params do err = math.max(err, torch.max(torch.abs(grads[i] - nnGrads[i]))) end
+        -- second order through nn's forward: d/dW of the gradient's squared norm
+        local gg = autograd(function(p, x, y)
+          local g = autograd(function(q) return loss(f(q, x), y) end)(p)
+          return torch.sum(torch.cmul(g[1], g[1]))
+        end)(params, x, y)
+        local untouched = torch.max(torch.abs(model:forward(x) - model.output)) == 0
+        return #params, math.abs(l - want), err, torch.type(gg[1]), gg[1]:nElement(), untouched
+    """)
+    assert out[0] == 4 and out[1] < 1e-12 and out[2] < 1e-12
+    assert out[3:] == ("torch.DoubleTensor", 12, True)
+
+
+def test_auto_module_and_criterion_are_nn_classes(lua):
+    out = run(lua, """
+        local autograd = require 'autograd'
+        local Affine = autograd.nn.AutoModule('NNTestAffine')
+        local m = Affine(function(x, W, b) return torch.tanh(W * x + b) end,
+                         torch.randn(2, 3), torch.randn(2))
+        local Sq = autograd.nn.AutoCriterion('NNTestSquare')
+        local c = Sq(function(x, t) return torch.sum(torch.pow(x - t, 2)) end)
+        local seq = nn.Sequential():add(m):add(nn.Linear(2, 1))
+        local p = seq:getParameters()
+        local x, t = torch.randn(3), torch.randn(2)
+        local cerr = criterionError(c, torch.randn(2), t)
+        return jacobianErrors(m, x), cerr, torch.isTypeOf(m, 'nn.Module'),
+               torch.type(m), p:nElement(), autograd.auto.NNTestAffine == Affine
+    """)
+    assert out[0] < 1e-6 and out[1] < 1e-6
+    assert out[2:] == (True, "autograd.nn.module.NNTestAffine", 6 + 2 + 2 + 1, True)

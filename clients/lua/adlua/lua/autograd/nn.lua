@@ -6,11 +6,12 @@
 --   tanh = autograd.nn.Tanh();  h = tanh(h)          -- layers without parameters
 --   nll = autograd.nn.ClassNLLCriterion();  l = nll(logProbs, labels)
 --
--- There is no nn package under adlua, so each layer is written here with the torch
--- mirror's functions, and the daemon differentiates it (to any order) like any other
--- code. A layer is a callable table: layer.name, layer.nParams, layer.params (the
--- parameters it was made with), and for Dropout and the batch normalizations
--- layer:training() / layer:evaluate() (training is the default, as in nn).
+-- Each layer is written here with the torch mirror's functions, and the daemon
+-- differentiates it (to any order) like any other code; objects of the real nn
+-- (require 'nn') are functionalized by autograd/nnbridge.lua. A layer is a callable
+-- table: layer.name, layer.nParams, layer.params (the parameters it was made with), and
+-- for Dropout and the batch normalizations layer:training() / layer:evaluate() (training
+-- is the default, as in nn).
 --
 -- Sequential composes layers: `seq, params = autograd.nn.Sequential({l1, l2, ...})` gives
 -- seq(params, x), params being the flat list of every layer's parameters in order (what
@@ -619,8 +620,11 @@ end
 ------------------------------------------------------------------------------------------
 -- functionalize, AutoModule and AutoCriterion
 
--- torch-autograd's functionalize wraps an nn package or object; here the nn package is
--- this one, and its layers are functions already.
+local bridge = require 'autograd.nnbridge'
+
+-- torch-autograd's functionalize: 'nn' gives this package (its layers are functions
+-- already); an object of the real nn (require 'nn') gives a function of (params, input)
+-- running that object's forward, and its parameters (autograd/nnbridge.lua).
 function nn.functionalize(x)
   if x == 'nn' then return nn end
   if nn.isLayer(x) then
@@ -628,6 +632,8 @@ function nn.functionalize(x)
     return x
   end
   if nn.isCriterion(x) then return x end
+  if bridge.isModule(x) then return bridge.functionalizeModule(x) end
+  if bridge.isCriterion(x) then return bridge.functionalizeCriterion(x) end
   if type(x) == 'string' then
     local ok, pkg = pcall(require, x)
     if ok then return pkg end
@@ -636,106 +642,11 @@ function nn.functionalize(x)
   error('Input is not a package name or nn object', 2)
 end
 
--- Classes made by AutoModule and AutoCriterion, by name (torch-autograd's autograd.auto).
-nn.auto = {}
-
-local function zerosLike(t) return util.zerosLike(t) end
-
--- autograd.nn.AutoModule(name) is a class with nn's Module interface (forward, backward,
--- updateOutput, updateGradInput, accGradParameters, parameters, zeroGradParameters), made
--- with fn(input, weight, bias) and the weight and bias: the gradients come from autograd.
-function nn.AutoModule(moduleName)
-  if moduleName == nil then error('You must provide a name for your auto-differentiated module.', 2) end
-  local class = nn.auto[moduleName]
-  if class then return class end
-  local autograd = require 'autograd'
-  class = {__typename = 'autograd.nn.module.' .. moduleName}
-  class.__index = class
-  setmetatable(class, {__call = function(cls, fn, weight, bias)
-    if fn == nil then error('An autograd function must be specified as input to AutoModule', 2) end
-    local self = setmetatable({}, cls)
-    self.fn = fn
-    self.weight, self.gradWeight = weight, weight and zerosLike(weight)
-    self.bias, self.gradBias = bias, bias and zerosLike(bias)
-    self.train = true
-    local function wrapper(params) return self.fn(params.input, params.weight, params.bias) end
-    self.f = autograd(wrapper, {withForward = true, withGradients = false})
-    self.b = autograd(wrapper, {withForward = false, withGradients = true, partialGrad = true})
-    return self
-  end})
-  function class:updateOutput(input)
-    self.grads = nil
-    self.output = self.f({input = input, weight = self.weight, bias = self.bias})
-    return self.output
-  end
-  function class:updateGradInput(input, gradOutput)
-    self.grads = self.b({input = input, weight = self.weight, bias = self.bias}, gradOutput)
-    self.gradInput = self.grads.input
-    return self.gradInput
-  end
-  function class:accGradParameters(input, gradOutput, scale)
-    scale = scale or 1
-    if self.weight then
-      if not self.grads then
-        self.grads = self.b({input = input, weight = self.weight, bias = self.bias}, gradOutput)
-      end
-      self.gradWeight:add(scale, self.grads.weight)
-      if self.bias then self.gradBias:add(scale, self.grads.bias) end
-    end
-  end
-  function class:forward(input) return self:updateOutput(input) end
-  function class:backward(input, gradOutput, scale)
-    self:updateGradInput(input, gradOutput)
-    self:accGradParameters(input, gradOutput, scale)
-    return self.gradInput
-  end
-  function class:parameters()
-    if not self.weight then return nil end
-    if self.bias then return {self.weight, self.bias}, {self.gradWeight, self.gradBias} end
-    return {self.weight}, {self.gradWeight}
-  end
-  function class:zeroGradParameters()
-    if self.gradWeight then self.gradWeight:zero() end
-    if self.gradBias then self.gradBias:zero() end
-  end
-  function class:training() self.train = true end
-  function class:evaluate() self.train = false end
-  nn.auto[moduleName] = class
-  return class
-end
-
--- autograd.nn.AutoCriterion(name) is a class with nn's Criterion interface, made with
--- fn(input, target).
-function nn.AutoCriterion(criterionName)
-  if criterionName == nil then
-    error('You must provide a name for your auto-differentiated criterion.', 2)
-  end
-  local class = nn.auto[criterionName]
-  if class then return class end
-  local autograd = require 'autograd'
-  class = {__typename = 'autograd.nn.criterion.' .. criterionName}
-  class.__index = class
-  setmetatable(class, {__call = function(cls, fn)
-    if fn == nil then error('An autograd function must be specified as input to AutoCriterion', 2) end
-    local self = setmetatable({}, cls)
-    self.fn = fn
-    local function wrapper(params, target) return self.fn(params.input, target) end
-    self.f = autograd(wrapper, {withForward = true, withGradients = true})
-    return self
-  end})
-  function class:updateOutput(input, y)
-    local grads
-    grads, self.output, self.predictions = self.f({input = input}, y)
-    self.gradInput = grads.input
-    return self.output
-  end
-  function class:updateGradInput(input, y)
-    return self.gradInput
-  end
-  function class:forward(input, y) return self:updateOutput(input, y) end
-  function class:backward(input, y) return self:updateGradInput(input, y) end
-  nn.auto[criterionName] = class
-  return class
-end
+-- Classes made by AutoModule and AutoCriterion, by name (torch-autograd's autograd.auto):
+-- real nn classes, whose forward is the function given and whose backward is the
+-- daemon's vjp of it.
+nn.auto = bridge.auto
+nn.AutoModule = bridge.AutoModule
+nn.AutoCriterion = bridge.AutoCriterion
 
 return nn
