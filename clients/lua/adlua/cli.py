@@ -16,7 +16,9 @@ def build_parser():
                     "its tensors and gradients computed by an adserver daemon. With no "
                     "--address (and ADSERVER_ADDRESS unset) a private daemon is started for "
                     "the run.")
-    p.add_argument("script", nargs="?", help="Lua file to run")
+    p.add_argument("script", nargs="?",
+                   help="Lua file to run ('-': standard input). With no script, -e or -i: "
+                        "the prompt on a terminal, else the script piped in")
     p.add_argument("args", nargs=argparse.REMAINDER, help="arguments, as the Lua `arg` table")
     p.add_argument("--lua", default=DEFAULT_ENGINE, choices=sorted(ENGINES),
                    help=f"Lua engine (default {DEFAULT_ENGINE}, Torch7's runtime)")
@@ -35,9 +37,11 @@ def build_parser():
 def main(argv=None):
     args = build_parser().parse_args(argv)
     if args.script is None and args.code is None and not args.interactive:
-        build_parser().print_usage(sys.stderr)
-        print("adlua: give a script, -e CODE or -i", file=sys.stderr)
-        return 2
+        # as lua and th: a prompt on a terminal, else the script piped in
+        if _stdin_is_terminal():
+            args.interactive = True
+        else:
+            args.script = "-"
     try:
         host = Host(args.lua, args.address)
     except ValueError as exc:
@@ -62,7 +66,11 @@ def _run(host, args):
         ok, message = host.run_string(args.code)
         if not ok:
             return _fail(message)
-    if args.script is not None:
+    if args.script == "-":
+        ok, message = host.run_string(sys.stdin.read(), "=stdin", args.args)
+        if not ok:
+            return _fail(message)
+    elif args.script is not None:
         if not os.path.exists(args.script):
             print(f"adlua: cannot open {args.script}", file=sys.stderr)
             return 1
@@ -73,6 +81,13 @@ def _run(host, args):
         from .repl import interact
         interact(host)
     return 0
+
+
+def _stdin_is_terminal():
+    try:
+        return sys.stdin is not None and sys.stdin.isatty()
+    except (AttributeError, ValueError):
+        return False
 
 
 def _fail(message):

@@ -17,13 +17,18 @@
 --   scalar     number-like proxies for traced 0-d values on LuaJIT (mixed comparisons)
 --   class      torch.class, with inheritance
 --   cmdline    torch.CmdLine
+--   tester     torch.Tester and torch.TestSuite, Torch7's unit test runner
+--   argcheck   nil and non-tensor arguments of the torch functions, reported at the
+--              user's line (last: it wraps what the others defined)
+--   serialize  torch.save, torch.load, torch.serialize, torch.deserialize (Torch7's format;
+--              torch/bytes.lua turns numbers into bytes)
 -- and torch/th.lua adds what Torch7's `th` gives scripts (print of tables, require of a
 -- file path, the globals paths, sys and xlua).
 
 local torch = {}
 local internals = {}
 for _, part in ipairs({'core', 'construct', 'math', 'shape', 'tensor', 'scalar', 'class',
-                       'cmdline'}) do
+                       'cmdline', 'tester', 'serialize', 'argcheck'}) do
   require('torch.' .. part)(torch, internals)
 end
 torch._scalar = torch._scalar or function(t) return t end
