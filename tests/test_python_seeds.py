@@ -2,112 +2,35 @@
 
 Every example in examples/python is an ordinary autograd program with adclient imports.
 Its twin is the same source with only the import lines rewritten (`adclient` becomes
-`autograd`, by the one regular expression below); nothing else may name adclient. Both run
-here in this process, and every number the two main()s return must agree to 1e-7
-relative. Each example's own acceptance checks follow (the loss lowered, the ELBO raised,
-hvp equal to hessian @ v, ...).
+`autograd`, by the one regular expression in example_twins.py); nothing else may name
+adclient. Both run here in this process, and every number the two main()s return must
+agree to 1e-7 relative. Each example's own acceptance checks follow (the loss lowered, the
+ELBO raised, hvp equal to hessian @ v, ...).
 
 The adclient side runs on a real daemon, reached over tcp or ipc (the `client` fixture);
 the autograd twin runs once per example and is reused for both transports.
 """
 import importlib.util
-import io
 import math
 import os
-import re
 import subprocess
 import sys
-import tokenize
-import types
-from pathlib import Path
 
 import numpy
-import pytest
 from numpy.testing import assert_allclose
 
-from adproto import vocabulary
+from example_twins import EXAMPLES, assert_only_imports_differ, assert_same, load, needs, \
+    run_both
 
-ROOT = Path(__file__).resolve().parents[1]
-EXAMPLES = ROOT / "examples" / "python"
-
-# `import adclient...` and `from adclient... import ...`, at any indentation: the module
-# name right after the keyword is the only thing the twin changes.
-IMPORT_LINE = re.compile(r"^([ \t]*(?:import|from)[ \t]+)adclient(?=[.\s])", re.MULTILINE)
-
-
-def autograd_twin(source):
-    """``source`` with its adclient imports turned into autograd imports, and nothing else."""
-    twin, count = IMPORT_LINE.subn(r"\1autograd", source)
-    assert count, "the example imports nothing from adclient"
-    names = {tok.string for tok in tokenize.generate_tokens(io.StringIO(twin).readline)
-             if tok.type == tokenize.NAME}
-    assert "adclient" not in names, "adclient is named outside an import line"
-    return twin
-
-
-def load(stem, flavour):
-    """The example as a fresh module: flavour 'adclient' (as written) or 'autograd'."""
-    path = EXAMPLES / f"{stem}.py"
-    source = path.read_text()
-    if flavour == "autograd":
-        source = autograd_twin(source)
-    module = types.ModuleType(f"seed_{stem}_{flavour}")
-    module.__file__ = str(path)
-    exec(compile(source, f"{path} ({flavour})", "exec"), module.__dict__)
-    return module
-
-
-_twin_results = {}
-
-
-def run_both(stem, **kwargs):
-    """(adclient's result, the autograd twin's result) of the example's main()."""
-    ours = load(stem, "adclient").main(**kwargs)
-    if stem not in _twin_results:
-        _twin_results[stem] = load(stem, "autograd").main(**kwargs)
-    return ours, _twin_results[stem]
-
-
-def assert_same(ours, theirs, where="result"):
-    """Every number in two results (dicts, lists, tuples, arrays, scalars) agrees to 1e-7
-    relative, and the containers have the same structure. No example needs an absolute
-    tolerance: where a value is near zero, both sides compute it the same way."""
-    if isinstance(theirs, dict):
-        assert isinstance(ours, dict) and sorted(ours) == sorted(theirs), where
-        for key in theirs:
-            assert_same(ours[key], theirs[key], f"{where}[{key!r}]")
-        return
-    if isinstance(theirs, (list, tuple)):
-        assert type(ours) is type(theirs) and len(ours) == len(theirs), where
-        for i, (a, b) in enumerate(zip(ours, theirs)):
-            assert_same(a, b, f"{where}[{i}]")
-        return
-    if isinstance(theirs, (bool, numpy.bool_, str)) or theirs is None:
-        assert ours == theirs, where
-        return
-    assert numpy.shape(ours) == numpy.shape(theirs), where
-    assert_allclose(ours, theirs, rtol=1e-7, atol=0, err_msg=where)
-
-
-def needs(*ops):
-    """xfail (strictly) while an op the example uses is missing from the vocabulary."""
-    missing = [op for op in ops if op not in vocabulary.OPS]
-    return pytest.mark.xfail(bool(missing), strict=True,
-                             reason=f"needs op(s) {', '.join(missing)}")
+# The nine seed examples; later numbers (10 on) are tested in test_python_examples_*.py.
+SEED_STEMS = sorted(p.stem for p in EXAMPLES.glob("0[1-9]_*.py"))
 
 
 # --- the import rewriting itself ------------------------------------------------------------
 def test_every_example_has_a_twin_that_differs_only_in_its_imports():
-    stems = sorted(p.stem for p in EXAMPLES.glob("[0-9][0-9]_*.py"))
-    assert len(stems) == 9, stems
-    for stem in stems:
-        source = (EXAMPLES / f"{stem}.py").read_text()
-        twin = autograd_twin(source)
-        changed = [(a, b) for a, b in zip(source.splitlines(), twin.splitlines()) if a != b]
-        assert changed, stem
-        for before, after in changed:
-            assert re.match(r"\s*(import|from)\s+adclient\b", before), before
-            assert after == before.replace("adclient", "autograd", 1), after
+    assert len(SEED_STEMS) == 9, SEED_STEMS
+    for stem in SEED_STEMS:
+        assert_only_imports_differ(stem)
 
 
 # --- 1. derivatives of tanh -------------------------------------------------------------------
