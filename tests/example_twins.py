@@ -65,7 +65,7 @@ def run_both(stem, **kwargs):
     """(adclient's result, the autograd twin's result) of the example's main(). The twin
     runs once per example and keyword arguments, and is reused across transports."""
     ours = load(stem, "adclient").main(**kwargs)
-    key = (stem, tuple(sorted(kwargs.items())))
+    key = (stem, repr(sorted(kwargs.items())))      # (values need not be hashable)
     if key not in _twin_results:
         _twin_results[key] = load(stem, "autograd").main(**kwargs)
     return ours, _twin_results[key]
