@@ -12,34 +12,16 @@ import re
 
 import pytest
 
-from adclient.session import Session
-from adlua.host import Host
-
-ENGINES = ["luajit21", "5.4"]
+from lua_hosts import ENGINES, host_fixture, printed  # noqa: E402,F401
 
 
-@pytest.fixture(params=ENGINES, scope="module")
-def lua(request, tcp_daemon):
-    host = Host(request.param, session=Session(tcp_daemon.address, client="adlua-issue13"))
-    host.lua.execute("autograd = require 'autograd'; unpack = unpack or table.unpack")
-    yield host
-    host.close()
+lua = host_fixture("adlua-issue13", "autograd = require 'autograd'; unpack = unpack or table.unpack")
 
 
 def run(host, code):
     host.lua.execute("torch.manualSeed(1); autograd.optimize(false)")
     return host.lua.execute(code)
 
-
-def printed(host, code):
-    """What ``code`` writes to stdout."""
-    out = io.StringIO()
-    old, host.stdout = host.stdout, out
-    try:
-        host.lua.execute(code)
-    finally:
-        host.stdout = old
-    return out.getvalue()
 
 
 def run_script(host, tmp_path, name, source, *args):

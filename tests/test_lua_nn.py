@@ -6,15 +6,11 @@ forward; they are checked here against central finite differences, the way Torch
 nn.Jacobian does (perturb one element, forward, compare), and a few outputs against
 Torch7's documented formulas.
 """
-import io
 
 import numpy as np
 import pytest
 
-from adclient.session import Session
-from adlua.host import Host
-
-ENGINES = ["luajit21", "5.4"]
+from lua_hosts import ENGINES, host_fixture, printed  # noqa: E402,F401
 
 PRELUDE = """
 require 'nn'
@@ -50,27 +46,13 @@ end
 """
 
 
-@pytest.fixture(params=ENGINES, scope="module")
-def lua(request, tcp_daemon):
-    host = Host(request.param, session=Session(tcp_daemon.address, client="adlua-nn-test"))
-    host.lua.execute(PRELUDE)
-    yield host
-    host.close()
+lua = host_fixture("adlua-nn-test", PRELUDE)
 
 
 def run(host, code):
     host.lua.execute("torch.manualSeed(1)")
     return host.lua.execute(code)
 
-
-def printed(host, code):
-    out = io.StringIO()
-    old, host.stdout = host.stdout, out
-    try:
-        host.lua.execute(code)
-    finally:
-        host.stdout = old
-    return out.getvalue()
 
 
 def table(host, t):

@@ -2,15 +2,11 @@
 each method's first steps against a hand computation of its documented update on the
 quadratic f(x) = 0.5 * sum(a * x^2), convergence on Rosenbrock's function, and
 ConfusionMatrix and Logger as Torch7 prints and writes them."""
-import io
 import math
 
 import pytest
 
-from adclient.session import Session
-from adlua.host import Host
-
-ENGINES = ["luajit21", "5.4"]
+from lua_hosts import ENGINES, host_fixture, printed  # noqa: E402,F401
 
 QUADRATIC = """
 require 'optim'
@@ -26,12 +22,7 @@ end
 """
 
 
-@pytest.fixture(params=ENGINES, scope="module")
-def lua(request, tcp_daemon):
-    host = Host(request.param, session=Session(tcp_daemon.address, client="adlua-optim"))
-    host.lua.execute(QUADRATIC)
-    yield host
-    host.close()
+lua = host_fixture("adlua-optim", QUADRATIC)
 
 
 def steps(lua, method, config, n):
@@ -228,15 +219,6 @@ def test_autograd_optim_still_torch_autograds(lua):
     """)
     assert t == (1.5, True)
 
-
-def printed(host, code):
-    out = io.StringIO()
-    old, host.stdout = host.stdout, out
-    try:
-        host.lua.execute(code)
-    finally:
-        host.stdout = old
-    return out.getvalue()
 
 
 def test_confusion_matrix_prints_as_torch7(lua):
