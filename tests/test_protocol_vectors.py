@@ -508,3 +508,11 @@ def test_whitelisted_arrays_round_trip(arr, handle):
         assert out.tobytes() == little.tobytes()
         np.testing.assert_array_equal(out, arr)
     assert body["values"][1][0] == Ref(handle)
+
+
+def test_the_vectors_limits_are_the_daemons_defaults():
+    """welcome.limits reports every limit (PROTOCOL.md section 13): the example shows them
+    all, at their defaults."""
+    from adserver.limits import Limits
+    header, body = _vector("welcome")
+    assert body["limits"] == Limits().as_dict()

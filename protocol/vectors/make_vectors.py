@@ -66,6 +66,7 @@ LIMITS = {                                  # the daemon's defaults (adserver/li
     "max_backward_seconds": 600.0,
     "callback_timeout_seconds": 300.0,
     "max_tapes": 256,
+    "max_op_cost": 1e10,
 }
 
 # The authentication example (PROTOCOL.md section 15.2): a token, the daemon's nonce and the
@@ -171,10 +172,12 @@ def vectors():
                      "called as mypow(x, 3.0)) in the middle of a backward pass. g, ans "
                      "and the traced argument travel as daemon-allocated negative handles "
                      "with shape, dtype and level; the constant argument travels by value. "
-                     "A callback has no req.",
+                     "level is the trace level the pass runs at, where the client's "
+                     "gradient function runs. A callback has no req.",
          kinds.CALLBACK, {},
          {"cb": 1, "prim": 1, "name": "mypow", "argnums": [0], "g": described(-1),
-          "ans": described(-2), "args": [described(-3), {"c": 3.0}], "kwargs": {}}),
+          "ans": described(-2), "args": [described(-3), {"c": 3.0}], "kwargs": {},
+          "level": 0}),
         ("callback_return", "The client's answer to callback 1: one cotangent per argnums "
                             "entry, here the handle its gradient function computed with "
                             "ops it sent just before; error nil.",
