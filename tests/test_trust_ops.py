@@ -294,3 +294,58 @@ def test_lapack_is_never_asked_to_skip_its_finiteness_check(small):
     err, _ = c.op("scipy.linalg.inv", [np.eye(3)], {"check_finite": False})
     assert err["type"] == "ArgumentError", err
     c.close()
+
+
+# --- a second campaign: ops admitted near the cost limit that ran far longer --------------------
+def _estimate(name, args, kwargs=None):
+    from adserver.ops import SPECS, sizing
+    kwargs = kwargs or {}
+    spec = SPECS[name]
+    size = spec.size(args, kwargs)
+    return spec.cost(args, kwargs, size) + sizing.object_work(args, kwargs, size)
+
+
+_TRANSPOSED = np.ones((2,) * 24, bool).transpose(range(23, -1, -1))
+SLOW_OPS = {
+    # label: (op, args, kwargs, seconds measured on one core at the old estimate's price)
+    "correlate: the full convolution, not the valid window": (
+        "correlate", [np.ones(10 ** 5), np.ones(10 ** 5)], None, 15.9),
+    "betainc at large a and b": (
+        "scipy.special.betainc", [np.full(10 ** 5, 1e10), np.full(10 ** 5, 1e10), 0.5], None,
+        7.3),
+    "beta.cdf at large a and b": (
+        "scipy.stats.beta.cdf", [0.5, np.full(10 ** 5, 1e10), np.full(10 ** 5, 1e10)], None,
+        7.35),
+    "weighted quantile, a Python step per lane": (
+        "quantile", [np.ones((2 * 10 ** 6, 1)), 0.5, 1],
+        {"method": "inverted_cdf", "weights": np.ones((2 * 10 ** 6, 1))}, 12.7),
+    "scipy.linalg on a stack of small matrices": (
+        "scipy.linalg.solve_triangular", [np.ones((10 ** 6, 1, 1)), np.ones((10 ** 6, 1, 1))],
+        None, 15.7),
+    "logm's Python steps per matrix": ("scipy.linalg.logm", [np.ones((2000, 3, 3))], None,
+                                       40.0),
+    "complex transcendental ufunc": (
+        "arcsinh", [np.full(5 * 10 ** 7, 1.1 + 1j, np.complex64)], None, 12.6),
+    "reshape of a transposed array copies": ("reshape", [_TRANSPOSED, (-1,)], None, 0.33),
+    "einsum's optimal path search": (
+        "einsum", [",".join(a + b for a, b in zip("abcdefghij", "bcdefghijk")) + "->",
+                   *[np.ones((2, 2))] * 10], {"optimize": "optimal"}, 30.0),
+}
+
+
+@pytest.mark.parametrize("label", sorted(SLOW_OPS))
+def test_an_op_that_ran_seconds_is_estimated_at_its_measured_time(label):
+    """Each ran the measured seconds on one core at an estimate of milliseconds; the cost
+    rule now says at least that much (1 unit is about 0.3 ns here)."""
+    name, args, kwargs, seconds = SLOW_OPS[label]
+    assert _estimate(name, args, kwargs) >= seconds / 0.3e-9 * 0.3, label
+
+
+def test_the_daemon_refuses_them_before_they_run(small):
+    c = Conn(small.address)
+    for name, args in [("correlate", [_vector(10 ** 5), _vector(10 ** 5)]),
+                       ("scipy.special.betainc", [np.full(10 ** 5, 1e10), 1e10, 0.5]),
+                       ("scipy.linalg.logm", [np.ones((2000, 3, 3))])]:
+        err, _ = c.op(name, args)
+        assert err is not None and err.get("limit") == "max_op_cost", (name, err)
+    c.close()

@@ -21,7 +21,7 @@ from . import sizing
 from .base import shape_of, ndim_of, unbroadcast
 from .linalg import lapack_dtype, complex_dtype, matrices, cubic_work
 from .params import Signature, ARRAY, BOOL, NONNEG, Choice, ListOf, optional
-from .registry import defop, defcomposite, declare, P
+from .registry import SPECS, defop, defcomposite, declare, P
 from .sizing import Out, shape, dtype, arg, broadcast, F64, C128
 
 
@@ -524,3 +524,31 @@ declare("scipy.linalg.inv",
         Signature(("a", ARRAY), ("overwrite_a", BOOL, False), _FINITE,
                   kw={"assume_a": optional(Choice("general", "gen")), "lower": BOOL}),
         _inv_size, _first_matrices("a", 2.0))
+
+
+# scipy.linalg (1.15 and later) runs a stack of matrices one matrix at a time in Python: a
+# few tens of microseconds each whatever their size (solve_triangular of a million 1x1
+# matrices took 16 s), and logm's own Python-level steps take about 50 ms even for a 3x3.
+SCIPY_PER_MATRIX_WORK = 2e5
+LOGM_PER_MATRIX_WORK = 2e8
+
+
+def _stack_count(args):
+    """How many matrices the first argument with two or more axes stacks (at least 1)."""
+    for a in args:
+        for x in (a if isinstance(a, (list, tuple)) else [a]):
+            s = shape(x)
+            if len(s) >= 2:
+                return max(math.prod(s[:-2]), 1)
+    return 1
+
+
+def _per_matrix(cost, work):
+    def cost_with_stack(args, kwargs, outs):
+        return cost(args, kwargs, outs) + work * _stack_count(args)
+    return cost_with_stack
+
+
+for _name in [n for n in SPECS if n.startswith("scipy.linalg.")]:
+    SPECS[_name].cost = _per_matrix(SPECS[_name].cost, LOGM_PER_MATRIX_WORK
+                                    if _name == "scipy.linalg.logm" else SCIPY_PER_MATRIX_WORK)

@@ -21,7 +21,8 @@ from ..engine.tuples import tuple_item
 from . import sizing as S
 from .base import shape_of, ndim_of
 from .params import Signature, ARRAY, BOOL, optional
-from .registry import OPS, defcomposite, declare, P
+from .elementwise_specs import most_steps, STEP_WORK
+from .registry import OPS, SPECS, defcomposite, declare, P
 
 _LOG_SQRT_2PI = 0.5 * np.log(2 * np.pi)
 
@@ -331,6 +332,18 @@ for _method, (_names, _defaults, _weight) in _ELEMENTWISE.items():
     declare(_name, Signature(*[(n, ARRAY, None) if n in _defaults else (n, ARRAY)
                                for n in _names]),
             _elementwise_size(_name, _names, _defaults), S.per_output(_weight))
+
+# beta.cdf is betainc inside: about sqrt(max(a, b)) steps an element (see elementwise_specs)
+_beta_cdf_cost = SPECS["scipy.stats.beta.cdf"].cost
+
+
+def _beta_cdf_with_steps(args, kwargs, outs):
+    a, b = S.arg(args, kwargs, 1, "a"), S.arg(args, kwargs, 2, "b")
+    steps = most_steps([a, b], (0, 1), np.sqrt)
+    return _beta_cdf_cost(args, kwargs, outs) + STEP_WORK * steps * S.numel(outs)
+
+
+SPECS["scipy.stats.beta.cdf"].cost = _beta_cdf_with_steps
 
 
 def _dirichlet_size(name):
